@@ -1,0 +1,158 @@
+import { createHmac, randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+
+/** Raised when the environment cannot start the server; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)
+const optionalString = z.preprocess(blankToUndefined, z.string().optional())
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.preprocess(blankToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+    HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
+    PORT: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8787),
+    ),
+    DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
+    DATABASE_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
+    JWT_SECRET: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .refine((v) => Buffer.byteLength(v) >= 32, {
+          error: (issue) => `must be at least 32 bytes (got ${Buffer.byteLength(String(issue.input))}); generate one with: openssl rand -base64 48`,
+        })
+        .optional(),
+    ),
+    PUBLIC_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://sms.example.com' }).optional()),
+    TWILIO_ACCOUNT_SID: z.preprocess(blankToUndefined, z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex characters').optional()),
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_PHONE_NUMBER: z.preprocess(blankToUndefined, z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +15551234567').optional()),
+    TWILIO_MESSAGING_SERVICE_SID: z.preprocess(blankToUndefined, z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must look like MG followed by 32 hex characters').optional()),
+    TWILIO_API_BASE: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) base URL such as https://api.twilio.com' }).optional()),
+    ALLOWED_COUNTRY_CODES: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .default('+1')
+        .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+        .pipe(z.array(z.string().regex(/^\+[1-9]\d{0,3}$/, 'must be calling codes separated by commas, e.g. "+1,+44"')).min(1, 'must name at least one calling code, e.g. "+1"')),
+    ),
+    SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
+    LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
+  })
+
+export interface TwilioConfig {
+  accountSid: string
+  authToken: string
+  from: { phoneNumber: string } | { messagingServiceSid: string }
+  apiBase: string | undefined
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test'
+  host: string
+  port: number
+  dataDir: string
+  databaseUrl: string | undefined
+  jwtSecret: string
+  /** Where the JWT secret came from, for the start-up log line (never the secret itself). */
+  jwtSecretSource: 'env' | 'generated' | 'data-dir'
+  /** Server-side HMAC key for pairing codes and phone hashes; derived from JWT_SECRET, never stored in the database. */
+  pepper: string
+  publicUrl: string
+  twilio: TwilioConfig | undefined
+  allowedCountryCodes: string[]
+  smsCharset: 'unicode' | 'gsm7'
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!
+  const variable = issue.path.join('.') || 'environment'
+  return `${variable} ${issue.message}`
+}
+
+/**
+ * Reads and validates the server's environment. A bad value throws a ConfigError whose message is one
+ * line naming the variable and what is expected. Outside production a missing JWT_SECRET is generated
+ * once and kept in DATA_DIR/jwt-secret (mode 0600).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${firstIssue(parsed.error)}`)
+  const e = parsed.data
+
+  const twilioKeys = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN, e.TWILIO_PHONE_NUMBER ?? e.TWILIO_MESSAGING_SERVICE_SID]
+  const someTwilio = twilioKeys.some((v) => v !== undefined)
+  let twilio: TwilioConfig | undefined
+  if (someTwilio) {
+    if (!e.TWILIO_ACCOUNT_SID) throw new ConfigError('Invalid configuration: TWILIO_ACCOUNT_SID is required when any TWILIO_* variable is set')
+    if (!e.TWILIO_AUTH_TOKEN) throw new ConfigError('Invalid configuration: TWILIO_AUTH_TOKEN is required when any TWILIO_* variable is set')
+    const from = e.TWILIO_MESSAGING_SERVICE_SID
+      ? { messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID }
+      : e.TWILIO_PHONE_NUMBER
+        ? { phoneNumber: e.TWILIO_PHONE_NUMBER }
+        : undefined
+    if (!from) throw new ConfigError('Invalid configuration: TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required to send texts')
+    twilio = { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from, apiBase: e.TWILIO_API_BASE }
+  }
+
+  if (e.NODE_ENV === 'production') {
+    if (!e.JWT_SECRET) throw new ConfigError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes; openssl rand -base64 48)')
+    if (!twilio) throw new ConfigError('Invalid configuration: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER (or TWILIO_MESSAGING_SERVICE_SID) are required when NODE_ENV=production')
+    if (!e.PUBLIC_URL) throw new ConfigError('Invalid configuration: PUBLIC_URL is required when NODE_ENV=production (the https address Twilio and browsers reach, e.g. https://sms.example.com)')
+  }
+
+  const dataDir = resolve(e.DATA_DIR)
+  let jwtSecret = e.JWT_SECRET
+  let jwtSecretSource: Config['jwtSecretSource'] = 'env'
+  if (!jwtSecret) ({ secret: jwtSecret, source: jwtSecretSource } = devJwtSecret(dataDir))
+
+  const publicHost = e.HOST.includes(':') && !e.HOST.startsWith('[') ? `[${e.HOST}]` : e.HOST
+  const publicUrl = (e.PUBLIC_URL ?? `http://${publicHost === '0.0.0.0' ? '127.0.0.1' : publicHost}:${e.PORT}`).replace(/\/+$/, '')
+
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    jwtSecret,
+    jwtSecretSource,
+    pepper: createHmac('sha256', jwtSecret).update('claude-sms-notifier/pepper/v1').digest('base64url'),
+    publicUrl,
+    twilio,
+    allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
+    smsCharset: e.SMS_CHARSET,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+/** Development only: one random secret per data directory, so tokens survive restarts. */
+function devJwtSecret(dataDir: string): { secret: string; source: 'generated' | 'data-dir' } {
+  const file = join(dataDir, 'jwt-secret')
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim()
+    if (Buffer.byteLength(secret) >= 32) return { secret, source: 'data-dir' }
+  }
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(48).toString('base64url')
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, `${secret}\n`, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, file)
+  return { secret, source: 'generated' }
+}

@@ -1,0 +1,65 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { createApp } from './app.js'
+import { systemClock, type Clock } from './clock.js'
+import type { Config } from './config.js'
+import { connectDatabase, type Database } from './db/connect.js'
+import { migrate } from './db/migrate.js'
+import type { Logger } from './log.js'
+import { createConsoleTransport } from './sms/console.js'
+import { createSmsSender } from './sms/sender.js'
+import { createTwilioTransport } from './sms/twilio.js'
+import type { SmsTransport } from './sms/transport.js'
+
+export interface RunningServer {
+  url: string
+  port: number
+  db: Database
+  http: Server
+  /** Stops taking requests, finishes those in flight, closes the pool, stops the embedded PostgreSQL. */
+  close(): Promise<void>
+}
+
+export function createTransport(config: Config, log: Logger): SmsTransport {
+  return config.twilio ? createTwilioTransport(config.twilio) : createConsoleTransport(log)
+}
+
+/** Everything `npm start` does, minus signal handling: database, migrations, transport, HTTP. */
+export async function startServer(config: Config, log: Logger, opts: { clock?: Clock } = {}): Promise<RunningServer> {
+  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
+  try {
+    const applied = await migrate(db.sql)
+    if (applied.length) log.info({ migrations: applied }, 'database schema updated')
+    const transport = createTransport(config, log)
+    if (transport.name === 'console') log.warn('Twilio is not configured: texts are written to this log and the dashboard outbox instead of being sent')
+    const sms = createSmsSender({ sql: db.sql, transport, log, pepper: config.pepper, statusCallbackUrl: config.twilio ? `${config.publicUrl}/twilio/status` : undefined })
+    const app = createApp({ config, sql: db.sql, sms, clock: opts.clock ?? systemClock, log })
+    const http = app.listen(config.port, config.host)
+    await once(http, 'listening')
+    http.keepAliveTimeout = 65_000
+    const { port } = http.address() as AddressInfo
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+    let closing: Promise<void> | undefined
+    return {
+      url,
+      port,
+      db,
+      http,
+      close: () =>
+        (closing ??= (async () => {
+          const closed = new Promise<void>((resolve) => http.close(() => resolve()))
+          http.closeIdleConnections()
+          // In-flight requests get a few seconds to finish; then the rest are cut.
+          const force = setTimeout(() => http.closeAllConnections(), 5_000)
+          await closed
+          clearTimeout(force)
+          await db.close()
+        })()),
+    }
+  } catch (e) {
+    await db.close().catch(() => undefined)
+    throw e
+  }
+}

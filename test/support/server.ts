@@ -1,0 +1,97 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Sql } from 'postgres'
+import { createApp } from '../../server/app.js'
+import { systemClock, type Clock } from '../../server/clock.js'
+import { loadConfig, type Config } from '../../server/config.js'
+import type { Logger } from '../../server/log.js'
+import { createSmsSender, type SenderOptions, type SmsSender } from '../../server/sms/sender.js'
+import { createTransport } from '../../server/server.js'
+import { captureLog, type CapturedLog } from './log.js'
+import type { TwilioEndpoint } from './twilio-endpoint.js'
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
+export const TWILIO_FROM = '+15005550006'
+
+export interface TestServer {
+  url: string
+  config: Config
+  sms: SmsSender
+  log: Logger
+  logs: CapturedLog
+  http: Server
+  close(): Promise<void>
+}
+
+/** Config as the server would load it from this environment, with test defaults. */
+export function testConfig(env: Record<string, string | undefined> = {}, twilio?: TwilioEndpoint): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'claude-sms-data-')),
+    ALLOWED_COUNTRY_CODES: '+1,+44',
+    LOG_LEVEL: 'debug',
+    ...(twilio
+      ? { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_PHONE_NUMBER: TWILIO_FROM, TWILIO_API_BASE: twilio.baseUrl }
+      : {}),
+    ...env,
+  })
+}
+
+/**
+ * The real app on 127.0.0.1:0 over a test database, texting through the real twilio SDK to the local
+ * Twilio-compatible endpoint (or the console transport when none is given).
+ */
+export async function startTestServer(opts: {
+  sql: Sql
+  twilio?: TwilioEndpoint
+  clock?: Clock
+  env?: Record<string, string | undefined>
+  name?: string
+  sender?: Partial<SenderOptions>
+}): Promise<TestServer> {
+  const logs = captureLog(opts.name ?? 'server')
+  const config = testConfig(opts.env, opts.twilio)
+  const transport = createTransport(config, logs.log)
+  const http = await listen(config, logs.log)
+  const { port } = http.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}`
+  const publicConfig: Config = { ...config, publicUrl: opts.env?.PUBLIC_URL ?? url, port }
+  const sms = createSmsSender({
+    sql: opts.sql,
+    transport,
+    log: logs.log,
+    pepper: config.pepper,
+    statusCallbackUrl: opts.twilio ? `${publicConfig.publicUrl}/twilio/status` : undefined,
+    backoffMs: () => 1,
+    ...opts.sender,
+  })
+  const app = createApp({ config: publicConfig, sql: opts.sql, sms, clock: opts.clock ?? systemClock, log: logs.log })
+  http.on('request', app)
+  return {
+    url,
+    config: publicConfig,
+    sms,
+    log: logs.log,
+    logs,
+    http,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections()
+        http.close(() => resolve())
+      }),
+  }
+}
+
+// Listen first (to learn the port for PUBLIC_URL), then attach the app.
+async function listen(_config: Config, _log: Logger): Promise<Server> {
+  const { createServer } = await import('node:http')
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return server
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter, once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import twilio from 'twilio'
+
+/** A message as the endpoint received it from the twilio SDK. */
+export interface RecordedMessage {
+  sid: string
+  accountSid: string
+  to: string
+  from: string | undefined
+  messagingServiceSid: string | undefined
+  body: string
+  statusCallback: string | undefined
+  receivedAt: Date
+}
+
+interface Failure {
+  status: number
+  code: number
+  message: string
+}
+
+// Twilio's magic test numbers (twilio.com/docs/iam/test-credentials) answer with these errors.
+const MAGIC_NUMBERS: Record<string, Failure> = {
+  '+15005550001': { status: 400, code: 21211, message: "The 'To' number +15005550001 is not a valid phone number." },
+  '+15005550002': { status: 400, code: 21612, message: "The 'To' phone number is not currently reachable using the 'From' phone number via SMS." },
+  '+15005550003': { status: 400, code: 21408, message: 'Permission to send an SMS has not been enabled for the region indicated by the \'To\' number.' },
+  '+15005550004': { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' },
+  '+15005550009': { status: 400, code: 21614, message: "'To' number is not a valid mobile number" },
+}
+
+export interface TwilioEndpoint {
+  /** Give this to TWILIO_API_BASE. */
+  baseUrl: string
+  accountSid: string
+  authToken: string
+  messages: RecordedMessage[]
+  /** Every request that reached the Messages resource, failed ones included. */
+  attempts: number
+  /** The next `count` send requests fail with this HTTP status and Twilio error code (e.g. 429/20429, 500). */
+  failNext(count: number, failure: { status: number; code?: number; message?: string }): void
+  /** Every send to this number fails with this error until cleared. */
+  failFor(to: string, failure: { status: number; code: number; message?: string } | null): void
+  /** Holds every answer until the returned release() is called: a slow provider without sleeping. */
+  hold(): () => void
+  /** Resolves when at least `count` messages have been accepted; rejects after timeoutMs. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<RecordedMessage[]>
+  /** The newest message sent to `to`. */
+  lastTo(to: string): RecordedMessage | undefined
+  /** Posts a delivery receipt for a message to its StatusCallback, signed the way Twilio signs it. */
+  postStatus(sid: string, status: string, opts?: { errorCode?: number; url?: string; tamper?: boolean }): Promise<Response>
+  /** The X-Twilio-Signature Twilio would send for this URL and form. */
+  sign(url: string, params: Record<string, string>): string
+  reset(): void
+  close(): Promise<void>
+}
+
+export async function startTwilioEndpoint(opts: { accountSid?: string; authToken?: string } = {}): Promise<TwilioEndpoint> {
+  const accountSid = opts.accountSid ?? `AC${randomBytes(16).toString('hex')}`
+  const authToken = opts.authToken ?? randomBytes(16).toString('hex')
+  const events = new EventEmitter()
+  const messages: RecordedMessage[] = []
+  const failFor = new Map<string, Failure>()
+  let queuedFailures: Failure[] = []
+  let held: Promise<void> | undefined
+  let attempts = 0
+
+  const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`
+
+  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(body))
+  }
+  const twilioError = (res: http.ServerResponse, f: Failure) =>
+    reply(res, f.status, { code: f.code, message: f.message, more_info: `https://www.twilio.com/docs/errors/${f.code}`, status: f.status })
+
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url?.split('?')[0] ?? '')
+    if (!match || req.method !== 'POST') return reply(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 })
+    attempts++
+    if (held) await held
+    if (req.headers.authorization !== expectedAuth || match[1] !== accountSid) {
+      return twilioError(res, { status: 401, code: 20003, message: 'Authenticate' })
+    }
+    const to = form.get('To') ?? ''
+    const body = form.get('Body') ?? ''
+    if (!to) return twilioError(res, { status: 400, code: 21604, message: "A 'To' phone number is required." })
+    if (!body) return twilioError(res, { status: 400, code: 21602, message: 'Message body is required.' })
+    if (!form.get('From') && !form.get('MessagingServiceSid')) return twilioError(res, { status: 400, code: 21603, message: "A 'From' phone number is required." })
+    const queued = queuedFailures.shift()
+    if (queued) return twilioError(res, queued)
+    const failure = failFor.get(to) ?? MAGIC_NUMBERS[to]
+    if (failure) return twilioError(res, failure)
+    const message: RecordedMessage = {
+      sid: `SM${randomBytes(16).toString('hex')}`,
+      accountSid,
+      to,
+      from: form.get('From') ?? undefined,
+      messagingServiceSid: form.get('MessagingServiceSid') ?? undefined,
+      body,
+      statusCallback: form.get('StatusCallback') ?? undefined,
+      receivedAt: new Date(),
+    }
+    messages.push(message)
+    events.emit('message', message)
+    reply(res, 201, {
+      sid: message.sid,
+      account_sid: accountSid,
+      to,
+      from: message.from ?? null,
+      messaging_service_sid: message.messagingServiceSid ?? null,
+      body,
+      status: 'queued',
+      num_segments: '1',
+      direction: 'outbound-api',
+      api_version: '2010-04-01',
+      date_created: new Date().toUTCString(),
+      date_updated: new Date().toUTCString(),
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+
+  const endpoint: TwilioEndpoint = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    accountSid,
+    authToken,
+    messages,
+    get attempts() {
+      return attempts
+    },
+    failNext(count, f) {
+      for (let i = 0; i < count; i++) queuedFailures.push({ status: f.status, code: f.code ?? (f.status === 429 ? 20429 : 20500), message: f.message ?? `Simulated HTTP ${f.status}` })
+    },
+    failFor(to, f) {
+      if (f) failFor.set(to, { ...f, message: f.message ?? `Simulated error ${f.code}` })
+      else failFor.delete(to)
+    },
+    hold() {
+      let release!: () => void
+      held = new Promise<void>((r) => (release = r))
+      return () => {
+        held = undefined
+        release()
+      }
+    },
+    async waitForMessages(count, timeoutMs = 10_000) {
+      const deadline = AbortSignal.timeout(timeoutMs)
+      while (messages.length < count) {
+        try {
+          await once(events, 'message', { signal: deadline })
+        } catch {
+          throw new Error(`expected ${count} text(s) at the Twilio endpoint within ${timeoutMs} ms, got ${messages.length}: ${JSON.stringify(messages.map((m) => m.body))}`)
+        }
+      }
+      return messages.slice(0, count)
+    },
+    lastTo(to) {
+      return messages.filter((m) => m.to === to).at(-1)
+    },
+    sign(url, params) {
+      return twilio.getExpectedTwilioSignature(authToken, url, params)
+    },
+    async postStatus(sid, status, o = {}) {
+      const message = messages.find((m) => m.sid === sid)
+      const url = o.url ?? message?.statusCallback
+      if (!url) throw new Error(`no StatusCallback known for ${sid}`)
+      const params: Record<string, string> = {
+        MessageSid: sid,
+        SmsSid: sid,
+        AccountSid: accountSid,
+        MessageStatus: status,
+        SmsStatus: status,
+        To: message?.to ?? '',
+        From: message?.from ?? '',
+        ApiVersion: '2010-04-01',
+      }
+      if (o.errorCode !== undefined) params.ErrorCode = String(o.errorCode)
+      const signature = endpoint.sign(url, params)
+      if (o.tamper) params.MessageStatus = 'delivered'
+      return fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body: new URLSearchParams(params).toString(),
+        signal: AbortSignal.timeout(5_000),
+      })
+    },
+    reset() {
+      messages.length = 0
+      queuedFailures = []
+      failFor.clear()
+      attempts = 0
+    },
+    close() {
+      server.closeAllConnections()
+      return new Promise((r) => server.close(() => r()))
+    },
+  }
+  return endpoint
+}
