@@ -4,20 +4,7 @@ import { idleClock, onHookEvent, onWaitingClock, waitingDueAt, type Action, type
 import type { Logger } from './log.js'
 import type { Delivery, Outbox, OutboxEntry } from './outbox.js'
 import { readJson, removeFile, SessionFile, sessionFilePath, writeJsonAtomic, type StorePaths } from './store.js'
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-  setInterval(fn: () => void, ms: number): unknown
-  clearInterval(handle: unknown): void
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  setInterval: (fn, ms) => setInterval(fn, ms).unref(),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-}
+import { systemTimers, type Timers } from './timers.js'
 
 export interface MonitorDeps {
   paths: StorePaths
@@ -205,6 +192,9 @@ export function createMonitor(deps: MonitorDeps) {
         const other = await readJson(file, SessionFile)
         if (other?.monitoring_id === entry.monitoring_id) await writeJsonAtomic(file, { ...other, texts_sent: other.texts_sent + 1 })
       }),
+
+    /** Resolves when every hook event and clock ring so far has been handled. */
+    idle: () => queue,
 
     /** Process exit: timers off, local state kept so the next process resumes. */
     pause() {

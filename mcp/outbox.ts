@@ -5,6 +5,7 @@ import { EventType, type EventRequest, type EventResponse, type StopResponse } f
 import { ServerRejected, ServerUnreachable, type Api } from './api.js'
 import type { Logger } from './log.js'
 import { listJson, readJson, removeFile, writeJsonAtomic } from './store.js'
+import { systemTimers, type Timers } from './timers.js'
 
 /**
  * The durable outbox (DESIGN §6): every event, and the final stop of a monitoring session, is a file
@@ -72,7 +73,7 @@ export interface OutboxDeps {
   random?: () => number
   /** Told about every entry that left the outbox, delivered or rejected. */
   onSettled?: (entry: OutboxEntry, delivery: Delivery) => void | Promise<void>
-  timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }
+  timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>
 }
 
 export interface FlushReport {
@@ -85,14 +86,16 @@ export type NewEntry = Pick<OutboxEntry, 'server_url' | 'monitoring_id' | 'sessi
 
 export function createOutbox(deps: OutboxDeps) {
   const now = deps.now ?? (() => new Date())
-  const timers = deps.timers ?? { setTimeout, clearTimeout }
+  const timers = deps.timers ?? systemTimers
   let seq = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let timer: unknown
   let closed = false
   // One flush at a time in this process; a flush asked for meanwhile runs right after.
   let running: Promise<FlushReport> | undefined
   /** Attempts made by this process, per entry (the file's count is across processes). */
   const attemptsHere = new Map<string, number>()
+  /** Entries dropped while a send of theirs may be in flight: a failed send must not write them back. */
+  const dropped = new Set<string>()
 
   const fileOf = (name: string) => join(deps.dir, name)
 
@@ -130,15 +133,16 @@ export function createOutbox(deps: OutboxDeps) {
 
   /** Deletes the queued "waiting" events of a monitoring session: the wait ended before they went out. */
   async function dropWaiting(monitoringId: string): Promise<number> {
-    let dropped = 0
+    let count = 0
     for (const { name, entry } of await entries()) {
       if (entry.monitoring_id === monitoringId && entry.kind === 'event' && entry.event_type === 'waiting') {
+        dropped.add(entry.id)
         await removeFile(fileOf(name))
-        dropped++
+        count++
       }
     }
-    if (dropped) deps.log.info({ monitoring_id: monitoringId, dropped }, 'dropped queued waiting events: the person answered')
-    return dropped
+    if (count) deps.log.info({ monitoring_id: monitoringId, dropped: count }, 'dropped queued waiting events: the person answered')
+    return count
   }
 
   async function deliver(entry: OutboxEntry, timeoutMs: number): Promise<Delivery> {
@@ -190,7 +194,7 @@ export function createOutbox(deps: OutboxDeps) {
             attemptsHere.set(entry.id, triesHere + 1)
             const wait = Math.max(backoffMs(attempts, deps.retry, deps.random), delivery.retryAfterMs ?? 0)
             // The file may be gone meanwhile (sent by another process, or a dropped waiting event).
-            if ((await readJson(fileOf(name), OutboxEntry)) !== undefined) {
+            if (!dropped.has(entry.id) && (await readJson(fileOf(name), OutboxEntry)) !== undefined) {
               await writeJsonAtomic(fileOf(name), { ...entry, attempts, next_attempt_at: new Date(now().getTime() + wait).toISOString() })
             }
             deps.log.info({ event_id: entry.id, kind: entry.kind, attempts, retry_in_ms: wait, reason: delivery.reason }, 'outbox send failed; will retry')
@@ -220,7 +224,6 @@ export function createOutbox(deps: OutboxDeps) {
     }
     if (next === Infinity) return
     timer = timers.setTimeout(() => void flush().catch((e) => deps.log.error({ err: e }, 'outbox flush failed')), Math.max(0, next - now().getTime()))
-    timer.unref?.()
   }
 
   /**
