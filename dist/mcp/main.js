@@ -45663,13 +45663,15 @@ function createMcpLogger(level) {
   return createLogger({ level, base: { service: "claude-sms-notifier-mcp", pid: process.pid }, destination: import_pino2.pino.destination({ dest: 2, sync: true }) });
 }
 
-// mcp/monitor.ts
+// mcp/timers.ts
 var systemTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (h) => clearTimeout(h),
   setInterval: (fn, ms) => setInterval(fn, ms).unref(),
   clearInterval: (h) => clearInterval(h)
 };
+
+// mcp/monitor.ts
 function createMonitor(deps) {
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const timers = deps.timers ?? systemTimers;
@@ -45814,6 +45816,8 @@ function createMonitor(deps) {
       const other = await readJson(file2, SessionFile);
       if (other?.monitoring_id === entry.monitoring_id) await writeJsonAtomic(file2, { ...other, texts_sent: other.texts_sent + 1 });
     }),
+    /** Resolves when every hook event and clock ring so far has been handled. */
+    idle: () => queue,
     /** Process exit: timers off, local state kept so the next process resumes. */
     pause() {
       if (heartbeat !== void 0) timers.clearInterval(heartbeat);
@@ -45854,12 +45858,13 @@ function classify(error62) {
 }
 function createOutbox(deps) {
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
-  const timers = deps.timers ?? { setTimeout, clearTimeout };
+  const timers = deps.timers ?? systemTimers;
   let seq = 0;
   let timer;
   let closed = false;
   let running;
   const attemptsHere = /* @__PURE__ */ new Map();
+  const dropped = /* @__PURE__ */ new Set();
   const fileOf = (name7) => join4(deps.dir, name7);
   async function add(entry) {
     const id = randomUUID();
@@ -45891,15 +45896,16 @@ function createOutbox(deps) {
     return out;
   }
   async function dropWaiting(monitoringId) {
-    let dropped = 0;
+    let count = 0;
     for (const { name: name7, entry } of await entries()) {
       if (entry.monitoring_id === monitoringId && entry.kind === "event" && entry.event_type === "waiting") {
+        dropped.add(entry.id);
         await removeFile(fileOf(name7));
-        dropped++;
+        count++;
       }
     }
-    if (dropped) deps.log.info({ monitoring_id: monitoringId, dropped }, "dropped queued waiting events: the person answered");
-    return dropped;
+    if (count) deps.log.info({ monitoring_id: monitoringId, dropped: count }, "dropped queued waiting events: the person answered");
+    return count;
   }
   async function deliver(entry, timeoutMs) {
     try {
@@ -45947,7 +45953,7 @@ function createOutbox(deps) {
             const attempts = entry.attempts + 1;
             attemptsHere.set(entry.id, triesHere + 1);
             const wait = Math.max(backoffMs(attempts, deps.retry, deps.random), delivery.retryAfterMs ?? 0);
-            if (await readJson(fileOf(name7), OutboxEntry) !== void 0) {
+            if (!dropped.has(entry.id) && await readJson(fileOf(name7), OutboxEntry) !== void 0) {
               await writeJsonAtomic(fileOf(name7), { ...entry, attempts, next_attempt_at: new Date(now().getTime() + wait).toISOString() });
             }
             deps.log.info({ event_id: entry.id, kind: entry.kind, attempts, retry_in_ms: wait, reason: delivery.reason }, "outbox send failed; will retry");
@@ -45976,7 +45982,6 @@ function createOutbox(deps) {
     }
     if (next === Infinity) return;
     timer = timers.setTimeout(() => void flush().catch((e) => deps.log.error({ err: e }, "outbox flush failed")), Math.max(0, next - now().getTime()));
-    timer.unref?.();
   }
   async function flush(opts = {}) {
     while (running) await running.catch(() => void 0);
