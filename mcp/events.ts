@@ -42,7 +42,7 @@ export type EventDetails = {
   notification_type?: string
   reason?: string
   turn_duration_ms?: number
-  idle_minutes?: number
+  idle_ms?: number
 }
 
 export type Action =
@@ -61,12 +61,15 @@ export const idleClock: ClockState = { turn_started_at: null, waiting: null }
 const ERROR_CHARS = 300
 const MESSAGE_CHARS = 500
 
+/** The first line of an error; Bash's bare "Exit code N" first line gets the line that says why. */
 function firstLine(value: string | undefined): string | undefined {
-  const line = value
-    ?.split('\n')
+  const lines = (value ?? '')
+    .split('\n')
     .map((l) => l.trim())
-    .find((l) => l.length > 0)
-  return line ? clip(line, ERROR_CHARS) : undefined
+    .filter((l) => l.length > 0)
+  const first = lines[0]
+  if (!first) return undefined
+  return clip(/^exit code \d+$/i.test(first) && lines[1] ? `${first}: ${lines[1]}` : first, ERROR_CHARS)
 }
 
 function clip(value: string, max: number): string {
@@ -157,11 +160,11 @@ export function waitingDueAt(state: ClockState, thresholds: Thresholds): number 
 export function onWaitingClock(state: ClockState, now: Date, thresholds: Thresholds): Decision {
   const due = waitingDueAt(state, thresholds)
   if (due === null || now.getTime() < due || !state.waiting) return { state, actions: [] }
-  const idleMinutes = Math.max(1, Math.round((now.getTime() - Date.parse(state.waiting.since)) / 60_000))
+  const idleMs = now.getTime() - Date.parse(state.waiting.since)
   const details: EventDetails = {
     hook_event_name: 'WaitingClock',
     message: state.waiting.text ?? 'Claude is waiting for your input',
     ...(state.waiting.notification_type ? { notification_type: state.waiting.notification_type } : {}),
   }
-  return { state: { ...state, waiting: { ...state.waiting, sent: true } }, actions: [{ type: 'send', event_type: 'waiting', details: { ...details, idle_minutes: idleMinutes } }] }
+  return { state: { ...state, waiting: { ...state.waiting, sent: true } }, actions: [{ type: 'send', event_type: 'waiting', details: { ...details, idle_ms: idleMs } }] }
 }

@@ -21,8 +21,8 @@ function play(steps: [number, HookEvent | 'clock'][], start: ClockState = idleCl
 
 describe('what a hook event means for the phone', () => {
   it('a failed tool is an error text with the tool and the first line of its error', () => {
-    const { actions } = play([[0, hook('PostToolUseFailure', { tool_name: 'Bash', error: '\nExit code 1\nnpm ERR! missing script' })]])
-    expect(actions).toEqual([{ type: 'send', event_type: 'error', details: { hook_event_name: 'PostToolUseFailure', cwd: '/work/app', tool_name: 'Bash', error: 'Exit code 1' } }])
+    const { actions } = play([[0, hook('PostToolUseFailure', { tool_name: 'Bash', error: '\nExit code 1\nnpm ERR! missing script\nat line 3' })]])
+    expect(actions).toEqual([{ type: 'send', event_type: 'error', details: { hook_event_name: 'PostToolUseFailure', cwd: '/work/app', tool_name: 'Bash', error: 'Exit code 1: npm ERR! missing script' } }])
   })
 
   it('a tool the person interrupted (Esc) is not an error', () => {
@@ -43,7 +43,7 @@ describe('what a hook event means for the phone', () => {
     expect(actions).toEqual([])
     expect(waitingDueAt(state, thresholds)).toBe(at(660_000).getTime())
     const rang = onWaitingClock(state, at(660_000), thresholds)
-    expect(rang.actions).toMatchObject([{ type: 'send', event_type: 'waiting', details: { message: 'Should I also update the migrations?', idle_minutes: 10 } }])
+    expect(rang.actions).toMatchObject([{ type: 'send', event_type: 'waiting', details: { message: 'Should I also update the migrations?', idle_ms: 600_000 } }])
     // One text per wait: the clock ringing again sends nothing more.
     expect(onWaitingClock(rang.state, at(2_000_000), thresholds).actions).toEqual([])
   })
