@@ -132,10 +132,11 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.stdin.on('end', () => void shutdown('stdin closed'))
 process.stdin.on('close', () => void shutdown('stdin closed'))
 
+// Before the first tool call can arrive: its answer tells the person monitoring resumed.
+await monitor.resume()
 await server.connect(new StdioServerTransport())
 log.info({ claude_pid: config.claudePid, hook_port: hooks.port }, 'MCP server ready')
 
-await monitor.resume()
 // What a previous process (of any session of this user) could not send goes out now.
 void outbox.flush({ force: true }).catch((e) => log.error({ err: e }, 'outbox flush failed'))
 setInterval(() => void auth.fresh().catch((e) => log.warn({ err: e }, 'pairing check failed')), AUTH_CHECK_MS).unref()

@@ -94,6 +94,8 @@ export function createOutbox(deps: OutboxDeps) {
   let running: Promise<FlushReport> | undefined
   /** Attempts made by this process, per entry (the file's count is across processes). */
   const attemptsHere = new Map<string, number>()
+  /** Recent outcomes by entry id, whichever flush settled them (a tool may wait on another's flush). */
+  const outcomes = new Map<string, Delivery>()
   /** Entries dropped while a send of theirs may be in flight: a failed send must not write them back. */
   const dropped = new Set<string>()
 
@@ -204,6 +206,8 @@ export function createOutbox(deps: OutboxDeps) {
           await removeFile(fileOf(name))
           attemptsHere.delete(entry.id)
           settled.set(entry.id, delivery)
+          outcomes.set(entry.id, delivery)
+          if (outcomes.size > 200) outcomes.delete(outcomes.keys().next().value!)
           if (delivery.outcome === 'rejected') deps.log.warn({ event_id: entry.id, kind: entry.kind, reason: delivery.reason }, 'the server refused an outbox entry; dropped')
           else deps.log.info({ event_id: entry.id, kind: entry.kind, event_type: entry.event_type }, 'outbox entry delivered')
           await deps.onSettled?.(entry, delivery)
@@ -231,7 +235,16 @@ export function createOutbox(deps: OutboxDeps) {
    * proved reachable); `deadlineMs` bounds the whole flush (shutdown has about a second).
    */
   async function flush(opts: { force?: boolean; deadlineMs?: number } = {}): Promise<FlushReport> {
-    while (running) await running.catch(() => undefined)
+    const started = Date.now()
+    while (running) {
+      if (opts.deadlineMs === undefined) await running.catch(() => undefined)
+      else {
+        const left = opts.deadlineMs - (Date.now() - started)
+        if (left <= 0) return { settled: new Map(), remaining: (await entries()).length }
+        await Promise.race([running.catch(() => undefined), new Promise((r) => timers.setTimeout(() => r(undefined), left))])
+      }
+    }
+    if (opts.deadlineMs !== undefined) opts = { ...opts, deadlineMs: Math.max(1, opts.deadlineMs - (Date.now() - started)) }
     running = (async () => {
       try {
         const report = await flushOnce(!!opts.force, opts.deadlineMs)
@@ -248,6 +261,8 @@ export function createOutbox(deps: OutboxDeps) {
     add,
     dropWaiting,
     flush,
+    /** How an entry left the outbox, if it did while this process watched. */
+    outcomeOf: (id: string): Delivery | undefined => outcomes.get(id),
     /** What is still queued, oldest first. */
     pending: async () => (await entries()).map((e) => e.entry),
     close() {

@@ -13,8 +13,8 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   const ended = await ctx.monitor.stop('user_stopped')
   if (!ended) return answer(['Not monitoring this session. Start with /sms-start "<what this session is doing>".'], { monitoring: false })
   const { session, stop } = ended
-  const report = await ctx.outbox.flush({ force: true, deadlineMs: REPORT_DEADLINE_MS })
-  const delivery = report.settled.get(stop.id)
+  await ctx.outbox.flush({ force: true, deadlineMs: REPORT_DEADLINE_MS })
+  const delivery = ctx.outbox.outcomeOf(stop.id)
   const summary = delivery?.outcome === 'delivered' ? StopResponse.safeParse(delivery.answer) : undefined
   if (summary?.success) {
     const s = summary.data.session_summary

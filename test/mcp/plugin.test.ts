@@ -175,6 +175,8 @@ describe('a monitored session', () => {
     await p.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'go' })
     await p.hook({ hook_event_name: 'Stop', last_assistant_message: 'All done.' })
     expect(await done).toContain('✅')
+    // Its answer reached the plugin too (the text alone may be out before the answer is).
+    await p.waitForLog(/"event_type":"done".*outbox entry delivered/)
 
     await serverDown()
     try {

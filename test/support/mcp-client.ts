@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -32,6 +33,8 @@ export interface McpProcess {
   client: Client
   pid: number
   stderr: string[]
+  /** Resolves when a log line (stderr, JSON) matching the pattern was written, earlier or later. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>
   call(name: string, args?: Record<string, unknown>): Promise<ToolResult>
   /** The run file this process wrote (the test process is its parent, so there is one). */
   runFile(): RunFile | undefined
@@ -62,7 +65,16 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
   }
   const transport = new StdioClientTransport({ command: process.execPath, args: [MCP_MAIN], env, stderr: 'pipe' })
   const stderr: string[] = []
-  transport.stderr?.on('data', (chunk: Buffer) => stderr.push(...chunk.toString().split('\n').filter(Boolean)))
+  const logged = new EventEmitter()
+  let partial = ''
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines.filter(Boolean)) {
+      stderr.push(line)
+      logged.emit('line', line)
+    }
+  })
   let exit!: () => void
   const exited = new Promise<void>((r) => (exit = r))
   transport.onclose = () => exit()
@@ -85,6 +97,18 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
     pid: transport.pid!,
     stderr,
     exited,
+    async waitForLog(pattern, timeoutMs = 10_000) {
+      const signal = AbortSignal.timeout(timeoutMs)
+      for (;;) {
+        const hit = stderr.find((l) => pattern.test(l))
+        if (hit) return hit
+        try {
+          await once(logged, 'line', { signal })
+        } catch {
+          throw new Error(`no log line matching ${pattern} within ${timeoutMs} ms`)
+        }
+      }
+    },
     async call(name, args = {}) {
       const r = (await client.callTool({ name, arguments: args })) as { content: { type: string; text: string }[]; structuredContent?: Record<string, unknown>; isError?: boolean }
       return { text: r.content.map((c) => c.text).join('\n'), structured: r.structuredContent ?? {}, isError: r.isError ?? false }
