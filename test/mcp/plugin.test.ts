@@ -166,18 +166,23 @@ describe('a monitored session', () => {
     expect(body).not.toContain('First question')
   })
 
-  it('texts "done" when a long turn ends and when the session ends; the done event is on disk before the hook is answered', async () => {
-    const dirs = pluginDirs()
-    const p = await mcp(dirs, { CLAUDE_SMS_DONE_THRESHOLD: '0' })
+  it('texts "done" when a turn ran longer than the done threshold', async () => {
+    const p = await mcp(pluginDirs(), { CLAUDE_SMS_DONE_THRESHOLD: '0' })
     const phone = await pair(p)
     await p.call('sms_start', { description: 'nightly cleanup' })
     const done = nextTextTo(phone)
     await p.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'go' })
     await p.hook({ hook_event_name: 'Stop', last_assistant_message: 'All done.' })
-    expect(await done).toContain('✅')
-    // Its answer reached the plugin too (the text alone may be out before the answer is).
-    await p.waitForLog(/"event_type":"done".*outbox entry delivered/)
+    const body = await done
+    expect(body).toContain('✅')
+    expect(body).toContain('nightly cleanup')
+  })
 
+  it('on session end the done event is on disk before the hook is answered, and a later process sends it', async () => {
+    const dirs = pluginDirs()
+    const p = await mcp(dirs)
+    const phone = await pair(p)
+    await p.call('sms_start', { description: 'release 2.0' })
     await serverDown()
     try {
       const res = await p.hook({ hook_event_name: 'SessionEnd', reason: 'prompt_input_exit' })
@@ -186,6 +191,7 @@ describe('a monitored session', () => {
       const queued = readdirSync(outbox).map((n) => JSON.parse(readFileSync(join(outbox, n), 'utf8')))
       expect(queued.map((e) => e.event_type ?? e.kind)).toEqual(['done', 'stop'])
       for (const n of readdirSync(outbox)) expect(mode(join(outbox, n))).toBe(0o600)
+      expect(p.runFile()).toBeUndefined()
       await p.close() // Claude Code stops the MCP server right after SessionEnd
     } finally {
       await serverUp()
@@ -193,7 +199,10 @@ describe('a monitored session', () => {
     // Another MCP server process of the same user (another session) sends what is left.
     const sessionEnd = nextTextTo(phone)
     const other = await mcp(dirs, {}, 'session-2')
-    expect(await sessionEnd).toContain('✅')
+    const body = await sessionEnd
+    expect(body).toContain('✅')
+    expect(body).toContain('release 2.0')
+    await other.waitForLog(/"kind":"stop".*outbox entry delivered/)
     expect((await other.call('sms_status')).text).not.toMatch(/queued/)
   })
 })
