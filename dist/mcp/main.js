@@ -43124,8 +43124,10 @@ var idleClock = { turn_started_at: null, waiting: null };
 var ERROR_CHARS = 300;
 var MESSAGE_CHARS = 500;
 function firstLine(value) {
-  const line = value?.split("\n").map((l) => l.trim()).find((l) => l.length > 0);
-  return line ? clip(line, ERROR_CHARS) : void 0;
+  const lines = (value ?? "").split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  const first = lines[0];
+  if (!first) return void 0;
+  return clip(/^exit code \d+$/i.test(first) && lines[1] ? `${first}: ${lines[1]}` : first, ERROR_CHARS);
 }
 function clip(value, max) {
   const trimmed = value.trim().replace(/\s+/g, " ");
@@ -43194,13 +43196,13 @@ function waitingDueAt(state, thresholds) {
 function onWaitingClock(state, now, thresholds) {
   const due = waitingDueAt(state, thresholds);
   if (due === null || now.getTime() < due || !state.waiting) return { state, actions: [] };
-  const idleMinutes = Math.max(1, Math.round((now.getTime() - Date.parse(state.waiting.since)) / 6e4));
+  const idleMs = now.getTime() - Date.parse(state.waiting.since);
   const details = {
     hook_event_name: "WaitingClock",
     message: state.waiting.text ?? "Claude is waiting for your input",
     ...state.waiting.notification_type ? { notification_type: state.waiting.notification_type } : {}
   };
-  return { state: { ...state, waiting: { ...state.waiting, sent: true } }, actions: [{ type: "send", event_type: "waiting", details: { ...details, idle_minutes: idleMinutes } }] };
+  return { state: { ...state, waiting: { ...state.waiting, sent: true } }, actions: [{ type: "send", event_type: "waiting", details: { ...details, idle_ms: idleMs } }] };
 }
 
 // mcp/hook-endpoint.ts
@@ -45864,6 +45866,7 @@ function createOutbox(deps) {
   let closed = false;
   let running;
   const attemptsHere = /* @__PURE__ */ new Map();
+  const outcomes = /* @__PURE__ */ new Map();
   const dropped = /* @__PURE__ */ new Set();
   const fileOf = (name7) => join4(deps.dir, name7);
   async function add(entry) {
@@ -45963,6 +45966,8 @@ function createOutbox(deps) {
           await removeFile(fileOf(name7));
           attemptsHere.delete(entry.id);
           settled.set(entry.id, delivery);
+          outcomes.set(entry.id, delivery);
+          if (outcomes.size > 200) outcomes.delete(outcomes.keys().next().value);
           if (delivery.outcome === "rejected") deps.log.warn({ event_id: entry.id, kind: entry.kind, reason: delivery.reason }, "the server refused an outbox entry; dropped");
           else deps.log.info({ event_id: entry.id, kind: entry.kind, event_type: entry.event_type }, "outbox entry delivered");
           await deps.onSettled?.(entry, delivery);
@@ -45984,7 +45989,16 @@ function createOutbox(deps) {
     timer = timers.setTimeout(() => void flush().catch((e) => deps.log.error({ err: e }, "outbox flush failed")), Math.max(0, next - now().getTime()));
   }
   async function flush(opts = {}) {
-    while (running) await running.catch(() => void 0);
+    const started = Date.now();
+    while (running) {
+      if (opts.deadlineMs === void 0) await running.catch(() => void 0);
+      else {
+        const left = opts.deadlineMs - (Date.now() - started);
+        if (left <= 0) return { settled: /* @__PURE__ */ new Map(), remaining: (await entries()).length };
+        await Promise.race([running.catch(() => void 0), new Promise((r) => timers.setTimeout(() => r(void 0), left))]);
+      }
+    }
+    if (opts.deadlineMs !== void 0) opts = { ...opts, deadlineMs: Math.max(1, opts.deadlineMs - (Date.now() - started)) };
     running = (async () => {
       try {
         const report = await flushOnce(!!opts.force, opts.deadlineMs);
@@ -46000,6 +46014,8 @@ function createOutbox(deps) {
     add,
     dropWaiting,
     flush,
+    /** How an entry left the outbox, if it did while this process watched. */
+    outcomeOf: (id) => outcomes.get(id),
     /** What is still queued, oldest first. */
     pending: async () => (await entries()).map((e) => e.entry),
     close() {
@@ -46376,8 +46392,8 @@ async function handler6(ctx2) {
   const ended = await ctx2.monitor.stop("user_stopped");
   if (!ended) return answer(['Not monitoring this session. Start with /sms-start "<what this session is doing>".'], { monitoring: false });
   const { session, stop: stop2 } = ended;
-  const report = await ctx2.outbox.flush({ force: true, deadlineMs: REPORT_DEADLINE_MS });
-  const delivery = report.settled.get(stop2.id);
+  await ctx2.outbox.flush({ force: true, deadlineMs: REPORT_DEADLINE_MS });
+  const delivery = ctx2.outbox.outcomeOf(stop2.id);
   const summary = delivery?.outcome === "delivered" ? StopResponse.safeParse(delivery.answer) : void 0;
   if (summary?.success) {
     const s = summary.data.session_summary;
@@ -46497,8 +46513,8 @@ process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.stdin.on("end", () => void shutdown("stdin closed"));
 process.stdin.on("close", () => void shutdown("stdin closed"));
+await monitor.resume();
 await server.connect(new StdioServerTransport());
 log.info({ claude_pid: config2.claudePid, hook_port: hooks.port }, "MCP server ready");
-await monitor.resume();
 void outbox.flush({ force: true }).catch((e) => log.error({ err: e }, "outbox flush failed"));
 setInterval(() => void auth.fresh().catch((e) => log.warn({ err: e }, "pairing check failed")), AUTH_CHECK_MS).unref();
