@@ -46,7 +46,16 @@ const outbox = createOutbox({
 })
 
 const hooks = await startHookEndpoint({ log, onEvent: (event) => monitor.handleHook(event) })
+// How the hook forwarder finds this process; events of a session nobody monitors are ignored here.
 const runFile = runFilePath(config.runDir, config.claudePid)
+await writeRunFile(runFile, {
+  port: hooks.port,
+  token: hooks.token,
+  pid: process.pid,
+  claude_pid: config.claudePid,
+  session_id_at_spawn: config.claudeSessionId ?? null,
+  started_at: new Date().toISOString(),
+})
 monitor = createMonitor({
   paths,
   api,
@@ -55,18 +64,6 @@ monitor = createMonitor({
   claudeSessionId,
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   thresholds: { inactivityMs: config.inactivityThresholdMs, doneMs: config.doneThresholdMs },
-  announce: {
-    on: () =>
-      writeRunFile(runFile, {
-        port: hooks.port,
-        token: hooks.token,
-        pid: process.pid,
-        claude_pid: config.claudePid,
-        session_id_at_spawn: config.claudeSessionId ?? null,
-        started_at: new Date().toISOString(),
-      }),
-    off: () => removeRunFile(runFile),
-  },
 })
 
 const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY)

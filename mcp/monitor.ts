@@ -14,8 +14,6 @@ export interface MonitorDeps {
   claudeSessionId: string
   heartbeatIntervalMs: number
   thresholds: Thresholds
-  /** Makes this process findable by the hook forwarder while monitoring (the run file). */
-  announce: { on(): Promise<void>; off(): Promise<void> }
   now?: () => Date
   timers?: Timers
 }
@@ -28,7 +26,7 @@ export interface MonitorDeps {
 export function createMonitor(deps: MonitorDeps) {
   const now = deps.now ?? (() => new Date())
   const timers = deps.timers ?? systemTimers
-  const sessionFile = sessionFilePath(deps.paths, deps.claudeSessionId)
+  const sessionFile = (s: SessionFile) => sessionFilePath(deps.paths, s.claude_session_id)
   let active: SessionFile | undefined
   let heartbeat: unknown
   let waitingTimer: unknown
@@ -42,7 +40,7 @@ export function createMonitor(deps: MonitorDeps) {
   }
 
   const persist = async () => {
-    if (active) await writeJsonAtomic(sessionFile, active)
+    if (active) await writeJsonAtomic(sessionFile(active), active)
   }
 
   function armWaitingClock() {
@@ -110,7 +108,6 @@ export function createMonitor(deps: MonitorDeps) {
   async function run(session: SessionFile) {
     active = session
     await persist()
-    await deps.announce.on()
     if (heartbeat !== undefined) timers.clearInterval(heartbeat)
     heartbeat = timers.setInterval(() => void beat(), deps.heartbeatIntervalMs)
     armWaitingClock()
@@ -121,9 +118,8 @@ export function createMonitor(deps: MonitorDeps) {
     if (heartbeat !== undefined) timers.clearInterval(heartbeat)
     if (waitingTimer !== undefined) timers.clearTimeout(waitingTimer)
     heartbeat = waitingTimer = undefined
+    if (active) await removeFile(sessionFile(active))
     active = undefined
-    await removeFile(sessionFile)
-    await deps.announce.off()
   }
 
   /** Ends monitoring: the stop report is queued behind this session's events, then local state goes. */
@@ -142,6 +138,16 @@ export function createMonitor(deps: MonitorDeps) {
     return { stop, session }
   }
 
+  async function resume(claudeSessionId: string): Promise<SessionFile | undefined> {
+    if (active) return undefined
+    const saved = await readJson(sessionFilePath(deps.paths, claudeSessionId), SessionFile)
+    if (!saved || saved.claude_session_id !== claudeSessionId) return undefined
+    await run(saved)
+    notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`)
+    deps.log.info({ monitoring_id: saved.monitoring_id }, 'resumed monitoring after a restart')
+    return saved
+  }
+
   return {
     claudeSessionId: deps.claudeSessionId,
     current: () => active,
@@ -149,15 +155,7 @@ export function createMonitor(deps: MonitorDeps) {
     takeNotices: () => notices.splice(0),
 
     /** A monitoring session left by an earlier process for this Claude session, picked up again. */
-    resume: () =>
-      serially(async () => {
-        const saved = await readJson(sessionFile, SessionFile)
-        if (!saved || active) return undefined
-        await run(saved)
-        notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`)
-        deps.log.info({ monitoring_id: saved.monitoring_id }, 'resumed monitoring after a restart')
-        return saved
-      }),
+    resume: (claudeSessionId = deps.claudeSessionId) => serially(() => resume(claudeSessionId)),
 
     begin: (session: Omit<SessionFile, 'texts_sent' | 'events_queued' | 'last_event' | 'clock'>) =>
       serially(() => run({ ...session, texts_sent: 0, events_queued: 0, last_event: null, clock: idleClock })),
@@ -167,6 +165,9 @@ export function createMonitor(deps: MonitorDeps) {
     /** A hook event from this session's Claude Code; ignored entirely when not monitoring. */
     handleHook: (event: HookEvent) =>
       serially(async () => {
+        // After `claude --resume` this process may have been spawned with another session id than the
+        // one the hooks carry (Claude Code env-vars reference): the hooks' id finds the session file.
+        if (!active && event.session_id && event.session_id !== deps.claudeSessionId) await resume(event.session_id)
         if (!active) return
         const decision = onHookEvent(event, active.clock, now(), deps.thresholds)
         active.clock = decision.state

@@ -45677,7 +45677,7 @@ var systemTimers = {
 function createMonitor(deps) {
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const timers = deps.timers ?? systemTimers;
-  const sessionFile = sessionFilePath(deps.paths, deps.claudeSessionId);
+  const sessionFile = (s) => sessionFilePath(deps.paths, s.claude_session_id);
   let active;
   let heartbeat;
   let waitingTimer;
@@ -45689,7 +45689,7 @@ function createMonitor(deps) {
     return run2;
   };
   const persist = async () => {
-    if (active) await writeJsonAtomic(sessionFile, active);
+    if (active) await writeJsonAtomic(sessionFile(active), active);
   };
   function armWaitingClock() {
     if (waitingTimer !== void 0) timers.clearTimeout(waitingTimer);
@@ -45750,7 +45750,6 @@ function createMonitor(deps) {
   async function run(session) {
     active = session;
     await persist();
-    await deps.announce.on();
     if (heartbeat !== void 0) timers.clearInterval(heartbeat);
     heartbeat = timers.setInterval(() => void beat(), deps.heartbeatIntervalMs);
     armWaitingClock();
@@ -45759,9 +45758,8 @@ function createMonitor(deps) {
     if (heartbeat !== void 0) timers.clearInterval(heartbeat);
     if (waitingTimer !== void 0) timers.clearTimeout(waitingTimer);
     heartbeat = waitingTimer = void 0;
+    if (active) await removeFile(sessionFile(active));
     active = void 0;
-    await removeFile(sessionFile);
-    await deps.announce.off();
   }
   async function finish(reason) {
     const session = active;
@@ -45777,24 +45775,27 @@ function createMonitor(deps) {
     await forget();
     return { stop: stop2, session };
   }
+  async function resume(claudeSessionId2) {
+    if (active) return void 0;
+    const saved = await readJson(sessionFilePath(deps.paths, claudeSessionId2), SessionFile);
+    if (!saved || saved.claude_session_id !== claudeSessionId2) return void 0;
+    await run(saved);
+    notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`);
+    deps.log.info({ monitoring_id: saved.monitoring_id }, "resumed monitoring after a restart");
+    return saved;
+  }
   return {
     claudeSessionId: deps.claudeSessionId,
     current: () => active,
     /** Notices for the person, shown once in the next tool answer ("Resumed monitoring of ..."). */
     takeNotices: () => notices.splice(0),
     /** A monitoring session left by an earlier process for this Claude session, picked up again. */
-    resume: () => serially(async () => {
-      const saved = await readJson(sessionFile, SessionFile);
-      if (!saved || active) return void 0;
-      await run(saved);
-      notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`);
-      deps.log.info({ monitoring_id: saved.monitoring_id }, "resumed monitoring after a restart");
-      return saved;
-    }),
+    resume: (claudeSessionId2 = deps.claudeSessionId) => serially(() => resume(claudeSessionId2)),
     begin: (session) => serially(() => run({ ...session, texts_sent: 0, events_queued: 0, last_event: null, clock: idleClock })),
     stop: (reason) => serially(() => finish(reason)),
     /** A hook event from this session's Claude Code; ignored entirely when not monitoring. */
     handleHook: (event) => serially(async () => {
+      if (!active && event.session_id && event.session_id !== deps.claudeSessionId) await resume(event.session_id);
       if (!active) return;
       const decision = onHookEvent(event, active.clock, now(), deps.thresholds);
       active.clock = decision.state;
@@ -46434,6 +46435,14 @@ var outbox = createOutbox({
 });
 var hooks = await startHookEndpoint({ log, onEvent: (event) => monitor.handleHook(event) });
 var runFile = runFilePath(config2.runDir, config2.claudePid);
+await writeRunFile(runFile, {
+  port: hooks.port,
+  token: hooks.token,
+  pid: process.pid,
+  claude_pid: config2.claudePid,
+  session_id_at_spawn: config2.claudeSessionId ?? null,
+  started_at: (/* @__PURE__ */ new Date()).toISOString()
+});
 monitor = createMonitor({
   paths,
   api,
@@ -46441,18 +46450,7 @@ monitor = createMonitor({
   log,
   claudeSessionId,
   heartbeatIntervalMs: config2.heartbeatIntervalMs,
-  thresholds: { inactivityMs: config2.inactivityThresholdMs, doneMs: config2.doneThresholdMs },
-  announce: {
-    on: () => writeRunFile(runFile, {
-      port: hooks.port,
-      token: hooks.token,
-      pid: process.pid,
-      claude_pid: config2.claudePid,
-      session_id_at_spawn: config2.claudeSessionId ?? null,
-      started_at: (/* @__PURE__ */ new Date()).toISOString()
-    }),
-    off: () => removeRunFile(runFile)
-  }
+  thresholds: { inactivityMs: config2.inactivityThresholdMs, doneMs: config2.doneThresholdMs }
 });
 var hasDisplay = process.platform !== "linux" || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 var ctx = {

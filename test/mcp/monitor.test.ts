@@ -18,7 +18,6 @@ function setup() {
   const log = createMcpLogger('silent')
   const api = createApi({ timeoutMs: 500 })
   const outbox = createOutbox({ dir: paths.outboxDir, api, log, now: time.now, retry: defaultRetryPolicy(60_000), timers: time.timers })
-  const announced: boolean[] = []
   const monitor = createMonitor({
     paths,
     api,
@@ -27,7 +26,6 @@ function setup() {
     claudeSessionId: 'claude-1',
     heartbeatIntervalMs: 30_000,
     thresholds: { inactivityMs: 600_000, doneMs: 300_000 },
-    announce: { on: async () => void announced.push(true), off: async () => void announced.push(false) },
     now: time.now,
     timers: time.timers,
   })
@@ -35,7 +33,7 @@ function setup() {
     monitor.begin({ claude_session_id: 'claude-1', monitoring_id: 'mon_1', session_token: 'tok', server_url: OFFLINE, description: 'fix the build', project: 'app', hostname: 'laptop', started_at: time.now().toISOString() })
   const queued = async () => (await outbox.pending()).map((e) => e.event_type ?? e.kind)
   const advance = (ms: number) => time.advance(ms, () => monitor.idle())
-  return { time, paths, outbox, monitor, begin, queued, advance, announced }
+  return { time, paths, outbox, monitor, begin, queued, advance }
 }
 
 describe('the monitor', () => {
@@ -85,14 +83,13 @@ describe('the monitor', () => {
   })
 
   it('session end queues the done event and the stop, in that order, and forgets the session', async () => {
-    const { monitor, begin, queued, paths, announced } = setup()
+    const { monitor, begin, queued, paths } = setup()
     await begin()
     expect(existsSync(sessionFilePath(paths, 'claude-1'))).toBe(true)
     await monitor.handleHook({ hook_event_name: 'SessionEnd', reason: 'prompt_input_exit' })
     expect(await queued()).toEqual(['done', 'stop'])
     expect(monitor.current()).toBeUndefined()
     expect(existsSync(sessionFilePath(paths, 'claude-1'))).toBe(false)
-    expect(announced).toEqual([true, false])
   })
 
   it('a new process for the same Claude session resumes monitoring, its waiting clock included', async () => {
@@ -109,9 +106,31 @@ describe('the monitor', () => {
     const resumed = await second.monitor.resume()
     expect(resumed?.description).toBe('fix the build')
     expect(second.monitor.takeNotices()).toEqual([expect.stringContaining('Resumed monitoring of "fix the build"')])
-    expect(second.announced).toEqual([true])
     await second.advance(600_000)
     expect(await second.queued()).toEqual(['waiting'])
   })
-})
 
+  it('after `claude --resume` spawned it with a stale session id, the hooks\' session id finds the monitoring', async () => {
+    const first = setup()
+    await first.begin()
+    first.monitor.pause()
+    const saved = readFileSync(sessionFilePath(first.paths, 'claude-1'), 'utf8')
+
+    const time = manualTime()
+    const log = createMcpLogger('silent')
+    const api = createApi({ timeoutMs: 500 })
+    const { writeJsonAtomic } = await import('../../mcp/store.js')
+    const paths = storePaths(mkdtempSync(join(tmpdir(), 'monitor-')))
+    await writeJsonAtomic(sessionFilePath(paths, 'claude-1'), JSON.parse(saved))
+    const outbox = createOutbox({ dir: paths.outboxDir, api, log, now: time.now, retry: defaultRetryPolicy(60_000), timers: time.timers })
+    const monitor = createMonitor({ paths, api, outbox, log, claudeSessionId: 'startup-id', heartbeatIntervalMs: 30_000, thresholds: { inactivityMs: 600_000, doneMs: 300_000 }, now: time.now, timers: time.timers })
+    expect(await monitor.resume()).toBeUndefined()
+    await monitor.handleHook({ hook_event_name: 'PostToolUseFailure', session_id: 'claude-1', tool_name: 'Bash', error: 'boom' })
+    expect(monitor.current()?.description).toBe('fix the build')
+    expect((await outbox.pending()).map((e) => e.event_type)).toEqual(['error'])
+    // A session nobody monitored stays unmonitored.
+    const other = setup()
+    await other.monitor.handleHook({ hook_event_name: 'Stop', session_id: 'never-started' })
+    expect(other.monitor.current()).toBeUndefined()
+  })
+})

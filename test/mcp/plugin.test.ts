@@ -144,9 +144,12 @@ describe('a monitored session', () => {
     const stop = await p.call('sms_stop')
     expect(stop.text).toMatch(/^Stopped monitoring "migrate billing to Stripe" after .*: 1 text sent, 1 error seen\./)
     expect(existsSync(sessionFile)).toBe(false)
-    expect(existsSync(runFile)).toBe(false)
-    // Not monitored any more: no run file for the forwarder, and a second stop says so.
+    // Not monitored any more: hook events are taken and nothing is texted; a second stop says so.
+    expect((await p.hook({ hook_event_name: 'StopFailure', error: 'server_error' })).status).toBe(200)
     expect((await p.call('sms_stop')).text).toMatch(/Not monitoring this session/)
+    expect((await p.call('sms_status')).structured).toMatchObject({ monitoring: null, queued: 0 })
+    await p.close()
+    expect(existsSync(runFile)).toBe(false)
   })
 
   it('texts "waiting" with Claude\'s question when nobody answers, and never after the person answered', async () => {
@@ -191,8 +194,8 @@ describe('a monitored session', () => {
       const queued = readdirSync(outbox).map((n) => JSON.parse(readFileSync(join(outbox, n), 'utf8')))
       expect(queued.map((e) => e.event_type ?? e.kind)).toEqual(['done', 'stop'])
       for (const n of readdirSync(outbox)) expect(mode(join(outbox, n))).toBe(0o600)
-      expect(p.runFile()).toBeUndefined()
       await p.close() // Claude Code stops the MCP server right after SessionEnd
+      expect(p.runFile()).toBeUndefined()
     } finally {
       await serverUp()
     }
