@@ -15,6 +15,8 @@ export interface LoginCallback {
   result(): { temp_token: string; phone: string } | undefined
   /** Resolves with the result, or undefined when the listener closed or timeoutMs passed first. */
   wait(timeoutMs: number): Promise<{ temp_token: string; phone: string } | undefined>
+  /** False once it took its one callback or its time ran out. */
+  isOpen(): boolean
   close(): void
 }
 
@@ -65,6 +67,7 @@ export async function startLoginCallback(opts: { state: string; ttlMs: number; l
   return {
     callbackUri: `http://127.0.0.1:${port}/callback`,
     result: () => received,
+    isOpen: () => !closed,
     wait(timeoutMs) {
       if (received || closed) return Promise.resolve(received)
       return new Promise((resolve) => {

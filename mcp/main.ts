@@ -124,6 +124,9 @@ async function shutdown(why: string) {
   await hooks.close().catch(() => undefined)
   process.exit(0)
 }
+// A bug in one timer callback must not end monitoring silently: log it and carry on (state is on disk).
+process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'))
+process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.stdin.on('end', () => void shutdown('stdin closed'))

@@ -46115,6 +46115,10 @@ async function handler2(ctx2, args) {
   let tempToken;
   if (pending.mode === "browser") {
     const received = pending.callback.result() ?? await pending.callback.wait(CALLBACK_GRACE_MS);
+    if (!received && !pending.callback.isOpen()) {
+      ctx2.login.pending = void 0;
+      return refusal(["This pairing attempt expired (10 minutes). Run /sms-setup again."], { error: "expired" });
+    }
     if (!received) {
       return refusal(["The browser step isn't finished yet. Open this page, enter your phone number, then run /sms-pair <code> again:", pending.url], { error: "browser_pending" });
     }
@@ -46197,6 +46201,7 @@ async function startLoginCallback(opts) {
   return {
     callbackUri: `http://127.0.0.1:${port}/callback`,
     result: () => received,
+    isOpen: () => !closed,
     wait(timeoutMs) {
       if (received || closed) return Promise.resolve(received);
       return new Promise((resolve) => {
@@ -46507,6 +46512,8 @@ async function shutdown(why) {
   await hooks.close().catch(() => void 0);
   process.exit(0);
 }
+process.on("unhandledRejection", (error62) => log.error({ err: error62 }, "unhandled rejection"));
+process.on("uncaughtException", (error62) => log.error({ err: error62 }, "uncaught exception"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.stdin.on("end", () => void shutdown("stdin closed"));

@@ -23,6 +23,10 @@ export async function handler(ctx: ToolContext, args: { code: string }): Promise
   let tempToken: string
   if (pending.mode === 'browser') {
     const received = pending.callback.result() ?? (await pending.callback.wait(CALLBACK_GRACE_MS))
+    if (!received && !pending.callback.isOpen()) {
+      ctx.login.pending = undefined
+      return refusal(['This pairing attempt expired (10 minutes). Run /sms-setup again.'], { error: 'expired' })
+    }
     if (!received) {
       return refusal(["The browser step isn't finished yet. Open this page, enter your phone number, then run /sms-pair <code> again:", pending.url], { error: 'browser_pending' })
     }

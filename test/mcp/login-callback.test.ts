@@ -22,6 +22,7 @@ describe('the loopback pairing callback', () => {
   it('gives up after its time to live', async () => {
     const cb = await startLoginCallback({ state: 'state-abcdefgh', ttlMs: 1, log: createMcpLogger('silent') })
     expect(await cb.wait(5_000)).toBeUndefined()
+    expect(cb.isOpen()).toBe(false)
     await expect(get(`${cb.callbackUri}?temp_token=tt&state=state-abcdefgh`)).rejects.toThrow()
   })
 })

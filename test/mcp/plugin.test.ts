@@ -211,6 +211,17 @@ describe('a monitored session', () => {
 })
 
 describe('when things break', () => {
+  it('Claude Code stopping the MCP server right after SessionEnd still gets the done text out', async () => {
+    const dirs = pluginDirs()
+    const p = await mcp(dirs)
+    const phone = await pair(p)
+    await p.call('sms_start', { description: 'quick fix' })
+    const text = nextTextTo(phone)
+    expect((await p.hook({ hook_event_name: 'SessionEnd', reason: 'other' })).status).toBe(200)
+    await p.close() // stdin closes at once, as SIGINT would
+    expect(await text).toContain('quick fix')
+  })
+
   it('queues events while the server is down and texts each exactly once when it is back', async () => {
     const dirs = pluginDirs()
     const p = await mcp(dirs, { CLAUDE_SMS_DONE_THRESHOLD: '0', CLAUDE_SMS_HEARTBEAT_INTERVAL: '200' })
