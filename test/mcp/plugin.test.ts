@@ -169,6 +169,21 @@ describe('a monitored session', () => {
     expect(body).not.toContain('First question')
   })
 
+  it('texts Claude\'s permission question when nobody answers it, unless Claude got going again', async () => {
+    const p = await mcp(pluginDirs(), { CLAUDE_SMS_INACTIVITY_THRESHOLD: '300' })
+    const phone = await pair(p)
+    await p.call('sms_start', { description: 'infra changes' })
+    const text = nextTextTo(phone)
+    // Granted at once: Claude's next tool use ends that wait.
+    await p.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'apply it' })
+    await p.hook({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash', notification_type: 'permission_prompt' })
+    await p.hook({ hook_event_name: 'PostToolUse', tool_name: 'Bash' })
+    await p.hook({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Write', notification_type: 'permission_prompt' })
+    const body = await text
+    expect(body).toContain('⏳')
+    expect(body).toContain('Claude needs your permission to use Write')
+  })
+
   it('texts "done" when a turn ran longer than the done threshold', async () => {
     const p = await mcp(pluginDirs(), { CLAUDE_SMS_DONE_THRESHOLD: '0' })
     const phone = await pair(p)

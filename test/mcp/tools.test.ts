@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
+import { MCP_MAIN, pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
 
 const running: McpProcess[] = []
 afterEach(async () => {
@@ -15,6 +16,14 @@ async function mcp(env: Record<string, string | undefined> = {}) {
 }
 
 describe('the MCP server\'s tools, without a notifier server', () => {
+  it('runs from the committed bundle alone, with no node_modules anywhere (plugins are installed without a build)', async () => {
+    const alone = join(mkdtempSync(join(tmpdir(), 'plugin-copy-')), 'main.js')
+    copyFileSync(MCP_MAIN, alone)
+    const p = await startMcp({ dirs: pluginDirs(), main: alone, env: { CLAUDE_SMS_AUTH_URL: 'https://sms.example.com' } })
+    running.push(p)
+    expect((await p.call('sms_status')).text).toMatch(/Not paired yet/)
+  })
+
   it('lists six tools whose descriptions fit in under 1,000 tokens of Claude\'s context', async () => {
     const { p } = await mcp()
     const list = await p.client.listTools()

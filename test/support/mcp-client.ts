@@ -48,7 +48,7 @@ export interface McpProcess {
 /**
  * Spawns `node dist/mcp/main.js` and connects the real MCP SDK client over stdio, as Claude Code does.
  */
-export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, string | undefined>; sessionId?: string }): Promise<McpProcess> {
+export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, string | undefined>; sessionId?: string; main?: string }): Promise<McpProcess> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: opts.dirs.home,
@@ -63,7 +63,7 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
     if (v === undefined) delete env[k]
     else env[k] = v
   }
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MCP_MAIN], env, stderr: 'pipe' })
+  const transport = new StdioClientTransport({ command: process.execPath, args: [opts.main ?? MCP_MAIN], env, stderr: 'pipe' })
   const stderr: string[] = []
   const logged = new EventEmitter()
   let partial = ''
