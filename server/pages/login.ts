@@ -23,6 +23,7 @@ const styles = `
   @media (prefers-color-scheme: dark) { button { color: #000; } }
   button:focus-visible { outline: 3px solid currentColor; outline-offset: 3px; }
   .error { border-left: 0.25rem solid #c62828; padding: 0.5rem 0.75rem; margin: 1rem 0; }
+  .error p { margin: 0; }
   .small { font-size: 0.95rem; opacity: 0.85; margin-top: 1.5rem; }
 `
 
