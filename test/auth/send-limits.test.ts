@@ -69,6 +69,13 @@ describe('per number', () => {
     expect((await askForCode(phone, newAddress())).status).toBe(200)
   })
 
+  it('ten requests for one number at the same moment send exactly one text', async () => {
+    const phone = testPhone()
+    const statuses = (await Promise.all(Array.from({ length: 10 }, () => askForCode(phone, newAddress())))).map((r) => r.status).sort()
+    expect(statuses).toEqual([200, ...Array(9).fill(429)])
+    expect(twilio.messages).toHaveLength(1)
+  })
+
   it('"(415) 555-2671" and "+14155552671" are the same number for the limit', async () => {
     const ip = newAddress()
     expect((await askForCode('+1 415 555 2671', ip)).status).toBe(200)
