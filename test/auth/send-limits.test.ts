@@ -4,7 +4,7 @@ import { manualClock } from '../../server/clock.js'
 import { decideSend, sendRules, DEFAULT_PAIRING_SEND_LIMITS } from '../../server/pairing/send-limits.js'
 import { useTestDatabase } from '../support/db.js'
 import { postJson } from '../support/pairing.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { startTestServer, testConfig, type TestServer } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
 import { testPhone } from '../support/users.js'
 
@@ -153,6 +153,20 @@ describe('numbers the server will not text', () => {
   it('texts a UK mobile, since +44 is allowed', async () => {
     expect((await askForCode('+44 7400 123456', newAddress())).status).toBe(200)
     expect(twilio.lastTo('+447400123456')).toBeDefined()
+  })
+
+  it('reads a national number in the country the client names', async () => {
+    const res = await postJson(`${server.url}/login`, { phone: '07400 123457', country: 'GB', state: 'limits-state', mode: 'remote' }, { 'x-forwarded-for': newAddress() })
+    expect(res.status).toBe(200)
+    expect(twilio.lastTo('+447400123457')).toBeDefined()
+  })
+})
+
+describe('PAIRING_DAILY_CAP', () => {
+  it('a value that is not a whole number stops start-up with a message naming it', () => {
+    expect(() => testConfig({ PAIRING_DAILY_CAP: 'lots' })).toThrow(/PAIRING_DAILY_CAP/)
+    expect(() => testConfig({ PAIRING_DAILY_CAP: '-1' })).toThrow(/PAIRING_DAILY_CAP must be 0 or more/)
+    expect(testConfig({}).pairingDailyCap).toBe(500)
   })
 })
 
