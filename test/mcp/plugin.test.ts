@@ -21,7 +21,8 @@ let port: number
 
 beforeAll(async () => {
   twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'plugin' })
+  // Every pairing here comes from 127.0.0.1: lift the per-address pairing limit (10 an hour).
+  server = await startTestServer({ sql: db.sql, twilio, name: 'plugin', pairingLimits: { perIpPerHour: 1_000 } })
   port = (server.http.address() as AddressInfo).port
 })
 afterAll(async () => {
