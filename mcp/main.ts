@@ -117,7 +117,7 @@ async function shutdown(why: string) {
   stopping = true
   log.info({ why }, 'shutting down')
   monitor.pause()
-  const flushed = outbox.flush({ deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, 'last flush failed'))
+  const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, 'last flush failed'))
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))])
   outbox.close()
   await removeRunFile(runFile).catch(() => undefined)

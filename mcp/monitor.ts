@@ -143,6 +143,7 @@ export function createMonitor(deps: MonitorDeps) {
     const saved = await readJson(sessionFilePath(deps.paths, claudeSessionId), SessionFile)
     if (!saved || saved.claude_session_id !== claudeSessionId) return undefined
     await run(saved)
+    void beat() // tell the server at once that the session is alive again, and send what waits
     notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`)
     deps.log.info({ monitoring_id: saved.monitoring_id }, 'resumed monitoring after a restart')
     return saved

@@ -45780,6 +45780,7 @@ function createMonitor(deps) {
     const saved = await readJson(sessionFilePath(deps.paths, claudeSessionId2), SessionFile);
     if (!saved || saved.claude_session_id !== claudeSessionId2) return void 0;
     await run(saved);
+    void beat();
     notices.push(`Resumed monitoring of "${saved.description}" (since ${saved.started_at}).`);
     deps.log.info({ monitoring_id: saved.monitoring_id }, "resumed monitoring after a restart");
     return saved;
@@ -46505,7 +46506,7 @@ async function shutdown(why) {
   stopping = true;
   log.info({ why }, "shutting down");
   monitor.pause();
-  const flushed = outbox.flush({ deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, "last flush failed"));
+  const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, "last flush failed"));
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))]);
   outbox.close();
   await removeRunFile(runFile).catch(() => void 0);
