@@ -4,8 +4,12 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import { errorHandler, notFound } from './http/errors.js'
 import { requestContext } from './http/request-context.js'
+import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
 import { healthRouter } from './routes/health.js'
+import { sessionsRouter } from './routes/sessions.js'
+import { twilioRouter } from './routes/twilio.js'
+import { createNotifier, type Notifier } from './sms/notifier.js'
 import type { SmsSender } from './sms/sender.js'
 
 export interface AppDeps {
@@ -14,6 +18,8 @@ export interface AppDeps {
   sms: SmsSender
   clock: Clock
   log: Logger
+  /** Turns session events into texts; built from the other deps when absent (startServer shares one with the sweeper). */
+  notifier?: Notifier
   /** Extra routers mounted before the 404 handler (tests use this to exercise the error handler). */
   extraRoutes?: Router[]
 }
@@ -28,7 +34,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
 
+  const notifier = deps.notifier ?? createNotifier({ sql: deps.sql, sms: deps.sms, clock: deps.clock, log: deps.log, charset: deps.config.smsCharset })
+  const accessTokens = createAccessTokens({ sql: deps.sql, secret: deps.config.jwtSecret, clock: deps.clock })
+
   app.use(healthRouter(deps))
+  app.use(sessionsRouter({ sql: deps.sql, clock: deps.clock, accessTokens, notifier }))
+  app.use(twilioRouter({ config: deps.config, sql: deps.sql, clock: deps.clock, log: deps.log, charset: deps.config.smsCharset }))
   for (const router of deps.extraRoutes ?? []) app.use(router)
 
   app.use(notFound)
