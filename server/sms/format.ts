@@ -107,7 +107,7 @@ export function formatText(input: TextInput): string {
 
 /** "+3 more since 14:05 UTC" for the same type; otherwise "Held back since 14:05 UTC: 2 errors, 1 done". */
 export function formatHeld(held: HeldSummary, type: AlertType, now: Date): string {
-  const entries = (Object.entries(held.counts) as [AlertType, number][]).filter(([, n]) => n > 0)
+  const entries = heldEntries(held)
   if (!entries.length) return ''
   const since = clockTime(held.since, now)
   if (entries.length === 1 && entries[0]![0] === type) return `+${entries[0]![1]} more since ${since}`
@@ -116,12 +116,15 @@ export function formatHeld(held: HeldSummary, type: AlertType, now: Date): strin
 
 /** The body of a digest text sent when a pause ends (or the reply to RESUME). */
 export function formatDigest(held: HeldSummary, charset: Charset, now: Date, opts: { resumed?: boolean } = {}): string {
-  const entries = (Object.entries(held.counts) as [AlertType, number][]).filter(([, n]) => n > 0)
+  const entries = heldEntries(held)
   const head = charset === 'gsm7' ? 'Claude SMS' : '🔔 Claude SMS'
   const first = opts.resumed ? 'Texts resumed.' : 'Pause over, texts resumed.'
   const body = entries.length ? `While paused (since ${clockTime(held.since, now)}): ${entries.map(([t, n]) => countLabel(t, n)).join(', ')}.` : 'Nothing happened while paused.'
   return `${head}: ${first}\n${body}\nReply STATUS for sessions`
 }
+
+const TYPE_ORDER: AlertType[] = ['error', 'waiting', 'done', 'went_dark']
+const heldEntries = (held: HeldSummary) => TYPE_ORDER.filter((t) => (held.counts[t] ?? 0) > 0).map((t) => [t, held.counts[t]!] as const)
 
 function countLabel(type: AlertType, n: number): string {
   switch (type) {
@@ -145,10 +148,10 @@ export function clockTime(at: Date, now: Date): string {
 }
 
 function duration(ms: number): string {
-  const minutes = Math.round(ms / 60_000)
-  if (minutes < 1) return `${Math.max(1, Math.round(ms / 1000))} s`
+  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`
+  const minutes = Math.floor(ms / 60_000)
   if (minutes < 120) return `${minutes} min`
-  return `${Math.round(minutes / 60)} h`
+  return `${Math.floor(minutes / 60)} h`
 }
 
 /**

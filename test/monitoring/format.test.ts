@@ -30,7 +30,7 @@ describe('text templates (DESIGN §5)', () => {
   })
 
   it('a went-dark text says how long the session has been silent', () => {
-    const body = formatText({ type: 'went_dark', description: 'Long build', project: 'ci', silentForMs: 95_000, charset: 'unicode', now })
+    const body = formatText({ type: 'went_dark', description: 'Long build', project: 'ci', silentForMs: 150_000, charset: 'unicode', now })
     expect(body).toContain('📴 Claude: "Long build"\nWent dark: no heartbeat for 2 min')
   })
 
