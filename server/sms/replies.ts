@@ -1,5 +1,6 @@
 import type { MonitoringSession } from '../monitoring/sessions.js'
 import { clockTime } from './format.js'
+import { redactSecrets } from './redact.js'
 
 /** The texts we send back to a reply from the phone (TwiML bodies). Plain GSM-7 wording. */
 
@@ -19,8 +20,9 @@ export function statusReply(sessions: MonitoringSession[], state: { optedOutAt: 
   if (!sessions.length) lines.push('No Claude sessions are being monitored.')
   else lines.push(`${sessions.length} session${sessions.length === 1 ? '' : 's'} monitored:`)
   for (const s of sessions.slice(0, 5)) {
-    const desc = s.description.length > 40 ? `${s.description.slice(0, 39)}…` : s.description
-    const where = s.project ? ` (${s.project})` : ''
+    const description = redactSecrets(s.description)
+    const desc = description.length > 40 ? `${description.slice(0, 39)}…` : description
+    const where = s.project ? ` (${redactSecrets(s.project)})` : ''
     const state = s.status === 'stale' ? `went dark, last heartbeat ${clockTime(s.lastHeartbeatAt, now)}` : 'active'
     lines.push(`- "${desc}"${where}: ${state}`)
   }
