@@ -108,11 +108,17 @@ describe('replies from the phone', () => {
 
   it('STATUS lists the monitored sessions', async () => {
     const s = await monitoredSession(server, db.sql, { description: 'Refactor auth', project: 'api' })
-    await monitoredSession(server, db.sql, { user: s, description: 'Write docs', project: 'handbook' })
+    const docs = await monitoredSession(server, db.sql, { user: s, description: 'Write docs', project: 'handbook' })
+    const stopped = await monitoredSession(server, db.sql, { user: s, description: 'Finished work' })
+    await db.sql`update monitoring_sessions set status = 'stale', last_heartbeat_at = ${new Date('2026-03-01T11:58:00Z')} where id = ${docs.id}`
+    await db.sql`update monitoring_sessions set status = 'stopped' where id = ${stopped.id}`
     const res = await textFromPhone(s.phone, 'STATUS')
     expect(res.text).toContain('2 sessions monitored:')
     expect(res.text).toContain('- "Refactor auth" (api): active')
-    expect(res.text).toContain('- "Write docs" (handbook): active')
+    expect(res.text).toContain('- "Write docs" (handbook): went dark, last heartbeat 11:58 UTC')
+    expect(res.text).not.toContain('Finished work')
+    const other = await monitoredSession(server, db.sql)
+    expect((await textFromPhone(other.phone, 'STATUS')).text).toContain('1 session monitored:')
   })
 
   it('PAUSE 2h holds texts; RESUME ends the pause and its reply summarises what was held', async () => {
