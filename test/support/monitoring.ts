@@ -13,7 +13,7 @@ export async function api(base: string, method: string, path: string, opts: { to
     signal: AbortSignal.timeout(15_000),
   })
   const text = await res.text()
-  let body: Record<string, unknown> = {}
+  let body: Record<string, unknown>
   try {
     body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
   } catch {
@@ -32,7 +32,12 @@ export interface MonitoredSession {
 
 /** A paired user with one monitored session, started through the API. */
 export async function monitoredSession(server: TestServer, sql: Sql, opts: { phone?: string; description?: string; project?: string; heartbeat_interval_ms?: number; user?: { userId: string; phone: string; accessToken: string } } = {}): Promise<MonitoredSession> {
-  const paired = opts.user ?? (await pairedUser(sql, server.config, { phone: opts.phone }).then((p) => ({ userId: p.user.id, phone: p.user.phoneE164, accessToken: p.accessToken })))
+  let paired: { userId: string; phone: string; accessToken: string }
+  if (opts.user) paired = opts.user
+  else {
+    const p = await pairedUser(sql, server.config, { phone: opts.phone })
+    paired = { userId: p.user.id, phone: p.user.phoneE164, accessToken: p.accessToken }
+  }
   const res = await api(server.url, 'POST', '/sessions/start', {
     token: paired.accessToken,
     body: {
