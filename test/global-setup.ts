@@ -36,7 +36,7 @@ async function sweepStaleRuns(parent: string) {
  * Each test file then works in a database of its own (test/support/db.ts).
  */
 export default async function setup(project: TestProject) {
-  rmSync('test-output/logs', { recursive: true, force: true })
+  if (!process.env.CLAUDE_SMS_KEEP_TEST_LOGS) rmSync('test-output/logs', { recursive: true, force: true })
   if (process.env.DATABASE_URL) {
     project.provide('databaseUrl', process.env.DATABASE_URL)
     return

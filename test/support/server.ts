@@ -1,6 +1,4 @@
-import { once } from 'node:events'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +9,7 @@ import { loadConfig, type Config } from '../../server/config.js'
 import type { Logger } from '../../server/log.js'
 import { createSmsSender, type SenderOptions, type SmsSender } from '../../server/sms/sender.js'
 import { createTransport } from '../../server/server.js'
+import { listenOnLoopback } from './listen.js'
 import { captureLog, type CapturedLog } from './log.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
@@ -57,9 +56,9 @@ export async function startTestServer(opts: {
   const logs = captureLog(opts.name ?? 'server')
   const config = testConfig(opts.env, opts.twilio)
   const transport = createTransport(config, logs.log)
-  const http = await listen(config, logs.log)
-  const { port } = http.address() as AddressInfo
-  const url = `http://127.0.0.1:${port}`
+  // Listen first to learn the port (PUBLIC_URL and Twilio's StatusCallback need it), then attach the app.
+  const { server: http, port, url, close } = await listenOnLoopback(() => {})
+  http.removeAllListeners('request')
   const publicConfig: Config = { ...config, publicUrl: opts.env?.PUBLIC_URL ?? url, port }
   const sms = createSmsSender({
     sql: opts.sql,
@@ -79,19 +78,6 @@ export async function startTestServer(opts: {
     log: logs.log,
     logs,
     http,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections()
-        http.close(() => resolve())
-      }),
+    close,
   }
-}
-
-// Listen first (to learn the port for PUBLIC_URL), then attach the app.
-async function listen(_config: Config, _log: Logger): Promise<Server> {
-  const { createServer } = await import('node:http')
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return server
 }

@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createSql } from '../../server/db/connect.js'
+import { createEmptyDatabase } from '../support/db.js'
+import { listeningUrl, spawnServer, type SpawnedServer } from '../support/process.js'
+import { TEST_JWT_SECRET } from '../support/server.js'
+
+// These tests run the built server (`npm start` runs the same file) as real processes.
+const started: SpawnedServer[] = []
+afterAll(async () => {
+  for (const s of started) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL')
+})
+function start(env: Record<string, string | undefined>) {
+  const s = spawnServer({ PORT: '0', JWT_SECRET: TEST_JWT_SECRET, ...env })
+  started.push(s)
+  return s
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')
+  } catch {
+    return false
+  }
+}
+const postmasterPid = (dataDir: string) => Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0])
+
+describe('two servers starting at once on an empty database', () => {
+  it('both come up and the schema is applied once', async () => {
+    const db = await createEmptyDatabase()
+    try {
+      const a = start({ DATABASE_URL: db.url })
+      const b = start({ DATABASE_URL: db.url })
+      const [urlA, urlB] = await Promise.all([listeningUrl(a), listeningUrl(b)])
+      for (const url of [urlA, urlB]) expect((await fetch(`${url}/healthz`)).status).toBe(200)
+      const appliers = [a, b].filter((s) => s.lines.some((l) => l.includes('database schema updated')))
+      expect(appliers).toHaveLength(1)
+      const sql = createSql(db.url, { max: 1 })
+      const versions = await sql<{ version: string }[]>`select version from schema_migrations order by version`
+      await sql.end()
+      expect(versions.map((v) => v.version)[0]).toBe('0001_init.sql')
+      expect(new Set(versions.map((v) => v.version)).size).toBe(versions.length)
+      a.proc.kill('SIGTERM')
+      b.proc.kill('SIGTERM')
+      expect((await a.exited).code).toBe(0)
+      expect((await b.exited).code).toBe(0)
+    } finally {
+      await db.drop()
+    }
+  })
+})
+
+describe('the embedded PostgreSQL default (no DATABASE_URL)', () => {
+  it('starts, says so, survives kill -9 of the server, and stops with it on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'claude-sms-embedded-'))
+    const first = start({ DATA_DIR: dataDir, DATABASE_URL: undefined })
+    const url = await listeningUrl(first)
+    expect(first.lines.join('\n')).toMatch(/DATABASE_URL is not set: starting the embedded PostgreSQL/)
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    const orphan = postmasterPid(dataDir)
+
+    first.proc.kill('SIGKILL')
+    await first.exited
+    expect(isAlive(orphan)).toBe(true) // the postmaster outlives a killed server and holds the data dir
+
+    const second = start({ DATA_DIR: dataDir, DATABASE_URL: undefined })
+    const url2 = await listeningUrl(second)
+    expect(second.lines.join('\n')).toMatch(/stopped a PostgreSQL left running by an earlier run/)
+    expect(isAlive(orphan)).toBe(false)
+    expect((await fetch(`${url2}/healthz`)).status).toBe(200)
+    const postmaster = postmasterPid(dataDir)
+
+    second.proc.kill('SIGTERM')
+    const exit = await second.exited
+    expect(exit.code).toBe(0)
+    expect(second.lines.join('\n')).toMatch(/stopped cleanly/)
+    expect(isAlive(postmaster)).toBe(false)
+    expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false)
+  })
+})
+
+describe('a bad configuration', () => {
+  it('stops start-up with one line naming the variable', async () => {
+    const s = start({ JWT_SECRET: 'too-short', DATA_DIR: mkdtempSync(join(tmpdir(), 'cfg-')) })
+    const exit = await s.exited
+    expect(exit.code).toBe(1)
+    expect(s.lines).toEqual(['Invalid configuration: JWT_SECRET must be at least 32 bytes (got 9); generate one with: openssl rand -base64 48'])
+  })
+})
