@@ -7,6 +7,7 @@ import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { requireSessionToken } from '../monitoring/session-auth.js'
 import { recordHeartbeat, SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
 import type { Notifier } from '../sms/notifier.js'
+import { redactSecrets } from '../sms/redact.js'
 
 /** POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). */
 export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier }): Router {
@@ -23,7 +24,8 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         const { session, token } = await startSession(sql, {
           userId: req.user!.id,
           claudeSessionId: body.claude_session_id,
-          description: body.description,
+          // Shown in every text, STATUS reply and the dashboard: no secret is kept, even one typed by mistake.
+          description: redactSecrets(body.description),
           hostname: body.hostname,
           project: body.project,
           heartbeatIntervalMs: body.heartbeat_interval_ms,

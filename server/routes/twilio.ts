@@ -65,7 +65,7 @@ export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log
             reply.message(HELP_REPLY)
             break
           case 'status':
-            reply.message(statusReply(await liveSessionsOfUser(sql, user.id), { optedOutAt: user.opted_out_at, pausedUntil: user.paused_until }, now))
+            reply.message(statusReply(await liveSessionsOfUser(sql, user.id), { optedOutAt: user.opted_out_at, pausedUntil: user.paused_until }, now, deps.charset))
             break
           case 'pause': {
             const until = new Date(now.getTime() + command.ms)

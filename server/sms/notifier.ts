@@ -8,6 +8,7 @@ import { findEvent, heldEvents, markSummarised, reclaimEvent, recordEvent, settl
 import { claimTextSlot, lastTextAt, releaseTextSlot } from '../monitoring/rate-limit.js'
 import type { MonitoringSession } from '../monitoring/sessions.js'
 import { formatDigest, formatText, projectName, type Charset } from './format.js'
+import { redactSecretsDeep } from './redact.js'
 import { classifyFailure, decide, rateLimitedUntil, type AlertType } from './policy.js'
 import type { SmsSender } from './sender.js'
 import { claimExpiredPause, loadRecipient, markOptedOut } from './subscription.js'
@@ -91,6 +92,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   return {
     async handleEvent(session, event) {
       const now = clock.now()
+      // Secrets are never stored either: details are shown on the dashboard.
+      const details = redactSecretsDeep(event.details)
       const stored = await recordEvent(sql, {
         sessionId: session.id,
         userId: session.userId,
@@ -98,7 +101,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         type: event.event_type,
         occurredAt: new Date(event.timestamp),
         receivedAt: now,
-        details: event.details,
+        details,
       })
       let rowId = stored?.id
       if (!rowId) {
@@ -107,7 +110,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         rowId = replay.reclaimed
       }
 
-      const delivery = await deliver(session, event.event_type, rowId, event.details)
+      const delivery = await deliver(session, event.event_type, rowId, details)
       const { outcome, answer } = answerFor(delivery)
       await settleEvent(sql, rowId, { outcome, smsId: 'smsId' in delivery ? delivery.smsId : null, answer })
       log.info({ monitoring_id: session.id, event_type: event.event_type, outcome }, 'event handled')

@@ -43,3 +43,11 @@ export function redactSecrets(text: string): string {
   for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement as string)
   return out
 }
+
+/** The same for every string inside a JSON value (event details are stored and shown on the dashboard). */
+export function redactSecretsDeep<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redactSecrets(value) as T
+  if (value === null || typeof value !== 'object' || depth > 10) return value
+  if (Array.isArray(value)) return value.map((v) => redactSecretsDeep(v, depth + 1)) as T
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecretsDeep(v, depth + 1)])) as T
+}

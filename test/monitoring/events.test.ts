@@ -60,6 +60,10 @@ describe('an event becomes a text', () => {
     expect(text!.body).toContain('[redacted]')
     const [row] = await db.sql`select body from sms_messages where provider_sid = ${text!.sid}`
     expect(row!.body).not.toContain('hunter2')
+    // Nor are they stored with the event (the dashboard shows its details).
+    const [event] = await db.sql`select details from session_events where session_id = ${s.id}`
+    expect(JSON.stringify(event!.details)).not.toMatch(/hunter2|sk-ant-api03/)
+    expect(event!.details.error).toContain('https://[redacted]@x.dev')
   })
 })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { briefError, formatDigest, formatText, projectName, questionOf, toGsm7 } from '../../server/sms/format.js'
-import { redactSecrets } from '../../server/sms/redact.js'
+import { redactSecrets, redactSecretsDeep } from '../../server/sms/redact.js'
+import { statusReply } from '../../server/sms/replies.js'
 import { segmentInfo } from '../../server/sms/segments.js'
 
 const now = new Date('2026-03-01T14:30:00Z')
@@ -146,5 +147,24 @@ describe('secrets never leave the server in a text', () => {
     const err = formatText({ type: 'error', description: 'd', details: { error: 'fatal: https://bob:ghp_0123456789abcdefghijABCDEFGHIJ012345@github.com/x.git' }, charset: 'gsm7', now })
     expect(err).not.toContain('ghp_0123')
     expect(err).toContain('https://[redacted]@github.com')
+  })
+})
+
+describe('replies to STATUS', () => {
+  const session = (description: string, status: 'active' | 'stale') => ({
+    id: 'x', userId: 'u', claudeSessionId: 'c', description, hostname: null, project: 'api', status, heartbeatIntervalMs: 30_000,
+    startedAt: now, lastHeartbeatAt: new Date('2026-03-01T14:10:00Z'), staleAt: null, stoppedAt: null,
+  })
+  it('lists sessions, says which went dark, and stays GSM-7 when asked', () => {
+    const reply = statusReply([session('Déploiement 🚀 token=abc123def456', 'active'), session('Docs', 'stale')], { optedOutAt: null, pausedUntil: new Date('2026-03-01T16:00:00Z') }, now, 'gsm7')
+    expect(reply).toBe('2 sessions monitored:\n- "Déploiement ? token=[redacted]" (api): active\n- "Docs" (api): went dark, last heartbeat 14:10 UTC\nTexts paused until 16:00 UTC (RESUME to resume).')
+    expect(segmentInfo(reply).encoding).toBe('GSM-7')
+  })
+  it('redacts every string of stored event details', () => {
+    expect(redactSecretsDeep({ error: 'password=hunter2', nested: [{ cmd: 'export KEY=sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789' }], n: 3 })).toEqual({
+      error: 'password=[redacted]',
+      nested: [{ cmd: 'export KEY=[redacted]' }],
+      n: 3,
+    })
   })
 })
