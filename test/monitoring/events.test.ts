@@ -156,6 +156,18 @@ describe('a repeated event_id', () => {
     expect(row!.n).toBe(2)
   })
 
+  it('left pending by a server process that died, it is handled by the retry', async () => {
+    const s = await monitoredSession(server, db.sql)
+    const eventId = randomUUID()
+    await db.sql`
+      insert into session_events (session_id, user_id, event_id, event_type, occurred_at, received_at)
+      values (${s.id}, ${s.userId}, ${eventId}, 'done', ${clock.now()}, ${new Date(clock.now().getTime() - 60_000)})`
+    const res = await sendEvent(server, s, { event_type: 'done', event_id: eventId })
+    expect(res.status).toBe(200)
+    expect(res.body.sms_sent).toBe(true)
+    expect(textsTo(s.phone)).toHaveLength(1)
+  })
+
   it('sent ten times at once still gives one text and one answer', async () => {
     const s = await monitoredSession(server, db.sql)
     const eventId = randomUUID()

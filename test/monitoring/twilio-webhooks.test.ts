@@ -38,13 +38,16 @@ const EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 describe('POST /twilio/inbound signature', () => {
   it('refuses unsigned and wrongly signed requests with 403 JSON, and changes nothing', async () => {
     const s = await monitoredSession(server, db.sql)
-    for (const mode of ['none', 'wrong'] as const) {
-      const res = await textFromPhone(s.phone, 'STOP', mode)
-      expect(res.status).toBe(403)
-      expect(res.type).toContain('application/json')
-      expect(JSON.parse(res.text)).toMatchObject({ error: 'forbidden', request_id: expect.stringMatching(/^req_/) })
+    await db.sql`update users set paused_until = ${new Date('2026-03-01T13:00:00Z')} where id = ${s.userId}`
+    for (const verb of ['STOP', 'START', 'HELP', 'STATUS', 'PAUSE 2h', 'RESUME']) {
+      for (const mode of ['none', 'wrong'] as const) {
+        const res = await textFromPhone(s.phone, verb, mode)
+        expect(res.status).toBe(403)
+        expect(res.type).toContain('application/json')
+        expect(JSON.parse(res.text)).toMatchObject({ error: 'forbidden', request_id: expect.stringMatching(/^req_/) })
+      }
     }
-    expect((await userRow(s.userId)).opted_out_at).toBeNull()
+    expect(await userRow(s.userId)).toEqual({ opted_out_at: null, paused_until: new Date('2026-03-01T13:00:00Z') })
   })
 
   it('a signature for another URL does not count (PUBLIC_URL is what Twilio signs)', async () => {
