@@ -50,6 +50,10 @@ const EnvSchema = z
         .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
         .pipe(z.array(z.string().regex(/^\+[1-9]\d{0,3}$/, 'must be calling codes separated by commas, e.g. "+1,+44"')).min(1, 'must name at least one calling code, e.g. "+1"')),
     ),
+    PAIRING_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
+    ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
@@ -75,6 +79,8 @@ export interface Config {
   publicUrl: string
   twilio: TwilioConfig | undefined
   allowedCountryCodes: string[]
+  /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
+  pairingDailyCap: number
   smsCharset: 'unicode' | 'gsm7'
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
@@ -136,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     twilio,
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
+    pairingDailyCap: e.PAIRING_DAILY_CAP,
     smsCharset: e.SMS_CHARSET,
     logLevel: e.LOG_LEVEL,
   }

@@ -135,6 +135,25 @@ describe('one text per 30 minutes per user and event type', () => {
   })
 })
 
+describe('the per-address request limit', () => {
+  it('does not apply to events, whose 429 always carries next_allowed_at', async () => {
+    const limited = await startTestServer({ sql: db.sql, twilio, clock, name: 'monitoring-events-ip', ipRateLimit: { limit: 3 } })
+    try {
+      const s = await monitoredSession(limited, db.sql)
+      const answers = await Promise.all(Array.from({ length: 6 }, () => sendEvent(limited, s, { event_type: 'error', details: { error: 'x' } })))
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(1)
+      for (const a of answers.filter((x) => x.status === 429)) expect(a.body).toMatchObject({ rate_limited: true, next_allowed_at: expect.any(String) })
+      // Heartbeats are ordinary requests: the start and two heartbeats use up the 3, the next is refused.
+      const hb = () => fetch(`${limited.url}/sessions/${s.id}/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ timestamp: clock.now().toISOString() }) })
+      expect((await hb()).status).toBe(200)
+      expect((await hb()).status).toBe(200)
+      expect((await hb()).status).toBe(429)
+    } finally {
+      await limited.close()
+    }
+  })
+})
+
 describe('a repeated event_id', () => {
   it('is answered with the first answer and never texted twice', async () => {
     const s = await monitoredSession(server, db.sql)

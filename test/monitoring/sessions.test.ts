@@ -138,10 +138,14 @@ describe('stopping monitoring', () => {
     }
   })
 
-  it('a session stopped by logout has a dead token too', async () => {
+  it('logout stops the user\'s sessions and their tokens are dead', async () => {
     const s = await monitoredSession(server, db.sql)
-    // What POST /auth/logout does to the user's sessions.
-    await db.sql`update monitoring_sessions set status = 'stopped', stopped_at = now(), stop_reason = 'logout' where user_id = ${s.userId}`
+    await monitoredSession(server, db.sql, { user: s })
+    const logout = await api(server.url, 'POST', '/auth/logout', { token: s.accessToken })
+    expect(logout.status).toBe(200)
+    expect(logout.body).toEqual({ revoked: true, sessions_cleared: 2 })
+    const [row] = await db.sql`select status, stop_reason from monitoring_sessions where id = ${s.id}`
+    expect(row).toEqual({ status: 'stopped', stop_reason: 'logout' })
     const res = await api(server.url, 'POST', `/sessions/${s.id}/heartbeat`, { token: s.token, body: { timestamp: new Date().toISOString() } })
     expect(res.status).toBe(401)
     expect((await sendEvent(server, s, { event_type: 'error' })).status).toBe(401)
