@@ -52,7 +52,7 @@ export function formatText(input: TextInput): string {
   // Shrinkable fields, in the order they give up room when the text is too long.
   const detail: Field = { value: '', min: 20 }
   const description: Field = { value: cut(clean(input.description), 60, ellipsis), min: 12 }
-  const project: Field = { value: input.project ? cut(clean(input.project), 40, ellipsis) : '', min: 0 }
+  const project: Field = { value: input.project ? cut(clean(input.project), 40, ellipsis) : '', min: 10 }
 
   let second: (d: string) => string
   switch (input.type) {
@@ -75,7 +75,8 @@ export function formatText(input: TextInput): string {
       second = () => `Went dark: no heartbeat for ${duration(input.silentForMs ?? 0)}`
       break
   }
-  const heldLine = input.held ? formatHeld(input.held, input.type, input.now) : ''
+  let heldLine = input.held ? formatHeld(input.held, input.type, input.now) : ''
+  const compactHeld = input.held ? `+${Object.values(input.held.counts).reduce((a, n) => a + (n ?? 0), 0)} held since ${clockTime(input.held.since, input.now)}` : ''
 
   const build = () => {
     const head = input.charset === 'gsm7' ? `Claude: "${description.value}"` : `${EMOJI[input.type]} Claude: "${description.value}"`
@@ -95,12 +96,15 @@ export function formatText(input: TextInput): string {
     const over = info.units - budget
     const field = [detail, description, project].find((f) => length(f.value) > f.min)
     if (!field) {
-      // Nothing left to shorten: the project line goes, then the text is sent as it is.
+      // Nothing left to shorten: the project line goes, then the held count gets terse, then the text goes as it is.
       if (project.value) project.value = ''
+      else if (heldLine && heldLine !== compactHeld) heldLine = compactHeld
       else return body
       continue
     }
-    field.value = cut(field.value, Math.max(field.min, length(field.value) - over - length(ellipsis)), ellipsis)
+    const before = length(field.value)
+    field.value = cut(field.value, Math.max(field.min, before - over - length(ellipsis)), ellipsis)
+    if (length(field.value) >= before) field.value = cut(field.value, field.min, ellipsis)
   }
   return build()
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { briefError, formatDigest, formatText, projectName, questionOf, toGsm7 } from '../../server/sms/format.js'
 import { redactSecrets, redactSecretsDeep } from '../../server/sms/redact.js'
@@ -67,6 +68,21 @@ describe('text templates (DESIGN §5)', () => {
       expect(body.endsWith('Reply STOP to disable')).toBe(true)
     }
     expect(toGsm7('“Smart” — naïve café ü 🚀')).toBe('"Smart" - naive café ü ?')
+  })
+
+  it('gsm7 still fits when everything is long at once', () => {
+    const body = formatText({
+      type: 'went_dark',
+      description: 'A description that is much too long for one text message anyway',
+      project: 'a-project-with-a-long-name',
+      silentForMs: 3 * 3_600_000,
+      held: { counts: { error: 12, waiting: 3, done: 4, went_dark: 2 }, since: new Date('2026-02-27T09:00:00Z') },
+      charset: 'gsm7',
+      now,
+    })
+    expect(segmentInfo(body).units).toBeLessThanOrEqual(160)
+    expect(body).toContain('Went dark: no heartbeat for 3 h')
+    expect(body).toMatch(/\+21 held since Feb 27 09:00 UTC|Held back since Feb 27 09:00 UTC: 12 errors, 3 waiting, 4 done, 2 went dark/)
   })
 
   it('keeps the type line in gsm7 so the text still says what happened', () => {
@@ -166,5 +182,43 @@ describe('replies to STATUS', () => {
       nested: [{ cmd: 'export KEY=[redacted]' }],
       n: 3,
     })
+  })
+})
+
+describe('every text fits, whatever the session sends (property)', () => {
+  const text = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '\n', 'é', 'ï', '€', '{', '“', '🚀', '漢', '"', '=', 'k'), maxLength: 600 })
+  const input = fc.record({
+    type: fc.constantFrom('error' as const, 'done' as const, 'waiting' as const, 'went_dark' as const),
+    description: text,
+    project: fc.option(text),
+    error: text,
+    message: text,
+    held: fc.option(fc.record({ error: fc.nat(999), waiting: fc.nat(999), done: fc.nat(999), went_dark: fc.nat(999) })),
+    silentForMs: fc.nat(10 * 86_400_000),
+  })
+  it('gsm7: one GSM-7 segment ending with the STOP line; unicode: at most three segments', () => {
+    fc.assert(
+      fc.property(input, (i) => {
+        for (const charset of ['gsm7', 'unicode'] as const) {
+          const body = formatText({
+            type: i.type,
+            description: i.description,
+            project: i.project,
+            details: { error: i.error, message: i.message },
+            held: i.held ? { counts: i.held, since: new Date('2026-02-27T09:00:00Z') } : null,
+            silentForMs: i.silentForMs,
+            charset,
+            now,
+          })
+          const info = segmentInfo(body)
+          expect(body.endsWith('\n\nReply STOP to disable')).toBe(true)
+          if (charset === 'gsm7') {
+            expect(info.encoding).toBe('GSM-7')
+            expect(info.units).toBeLessThanOrEqual(160)
+          } else expect(info.segments).toBeLessThanOrEqual(3)
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })
