@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HeartbeatResponse, StartSessionResponse, StopResponse } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
@@ -54,6 +55,7 @@ describe('starting monitoring', () => {
     const body = { claude_session_id: `claude-${randomUUID()}`, description: 'Refactor' }
     const first = await api(server.url, 'POST', '/sessions/start', { token: accessToken, body })
     expect(first.status).toBe(200)
+    expect(StartSessionResponse.strict().parse(first.body)).toEqual(first.body)
     const second = await api(server.url, 'POST', '/sessions/start', { token: accessToken, body })
     expect(second.status).toBe(409)
     expect(second.body.error).toBe('conflict')
@@ -81,7 +83,7 @@ describe('session tokens', () => {
     const s = await monitoredSession(server, db.sql)
     const res = await api(server.url, 'POST', `/sessions/${s.id}/heartbeat`, { token: s.token, body: { timestamp: new Date().toISOString(), last_activity: '2026-03-01T11:59:00Z' } })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ status: 'active', monitoring: true })
+    expect(HeartbeatResponse.strict().parse(res.body)).toEqual({ status: 'active', monitoring: true })
     const [row] = await db.sql`select last_activity_at from monitoring_sessions where id = ${s.id}`
     expect(row!.last_activity_at.toISOString()).toBe('2026-03-01T11:59:00.000Z')
   })
@@ -127,7 +129,7 @@ describe('stopping monitoring', () => {
     clock.advance(125_000)
     const stop = await api(server.url, 'POST', `/sessions/${s.id}/stop`, { token: s.token, body: { reason: 'session_end', final_state: 'completed', ended_at: clock.now().toISOString() } })
     expect(stop.status).toBe(200)
-    expect(stop.body).toEqual({ stopped: true, session_summary: { duration_seconds: 125, sms_sent: 2, errors_encountered: 2 } })
+    expect(StopResponse.strict().parse(stop.body)).toEqual({ stopped: true, session_summary: { duration_seconds: 125, sms_sent: 2, errors_encountered: 2 } })
     const [row] = await db.sql`select status, stop_reason, final_state, stopped_at from monitoring_sessions where id = ${s.id}`
     expect(row).toMatchObject({ status: 'stopped', stop_reason: 'session_end', final_state: 'completed' })
 
