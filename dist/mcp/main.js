@@ -42804,7 +42804,9 @@ var EventDetails = external_exports.object({
   cwd: external_exports.string().max(4096).optional(),
   hook_event_name: external_exports.string().max(100).optional(),
   reason: external_exports.string().max(200).optional(),
-  turn_duration_ms: external_exports.number().nonnegative().optional()
+  turn_duration_ms: external_exports.number().nonnegative().optional(),
+  /** waiting: how long nobody answered (the text says "N min idle"; 10 when absent). */
+  idle_ms: external_exports.number().nonnegative().optional()
 }).catchall(external_exports.unknown());
 var EventRequest = external_exports.object({
   event_type: EventType,
