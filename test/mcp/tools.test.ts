@@ -86,6 +86,18 @@ describe('the MCP server\'s tools, without a notifier server', () => {
     expect(r.text).toMatch(/Can't reach the notifier server at http:\/\/127\.0\.0\.1:9/)
   })
 
+  it('removes its run file and exits on SIGINT and SIGTERM, as Claude Code stops it', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const { p } = await mcp()
+      const run = p.runFile()
+      expect(run).toMatchObject({ pid: p.pid, claude_pid: process.pid })
+      process.kill(p.pid, signal)
+      await p.exited
+      expect(p.runFile()).toBeUndefined()
+      expect(p.stderr.join('\n')).toContain(`"why":"${signal}"`)
+    }
+  })
+
   it('keeps its files private: the config directory is 0700', async () => {
     const { dirs } = await mcp()
     expect(statSync(join(dirs.config, 'claude-sms-notifier')).mode & 0o777).toBe(0o700)
