@@ -17,6 +17,8 @@ interface LoadResult {
   p99: number
   non2xx: number
   errors: number
+  /** Answers that were not 2xx, by status code ("409": 3): a failed request is a finding, not noise. */
+  failedStatuses: Record<string, number>
 }
 
 async function load(target: LoadTarget, opts: { seconds: number; connections: number }): Promise<LoadResult> {
@@ -28,7 +30,9 @@ async function load(target: LoadTarget, opts: { seconds: number; connections: nu
     headers: { 'content-type': 'application/json', ...target.headers },
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(target.body()) }) }],
   })
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors }
+  const failedStatuses: Record<string, number> = {}
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) if (!code.startsWith('2')) failedStatuses[code] = stat.count ?? 0
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, failedStatuses }
 }
 
 /**
@@ -49,7 +53,7 @@ export async function benchServerLoad(opts: {
     for (const target of [opts.baseline, ...opts.targets]) {
       const r = await load(target, opts)
       record(target.name, r)
-      opts.log(`  ${target.name} run ${i + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx || r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : ''}`)
+      opts.log(`  ${target.name} run ${i + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx || r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.failedStatuses)}, ${r.errors} errors` : ''}`)
     }
   }
   const base = runs.get(opts.baseline.name)!

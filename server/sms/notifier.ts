@@ -49,6 +49,9 @@ const ABANDONED_AFTER_MS = 30_000
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { sql, sms, clock, log } = deps
   const duplicateWaitMs = deps.duplicateWaitMs ?? 8_000
+  // SMS_RATE_LIMIT_MINUTES=0 turns the limit off. Not a zero-width window: requests handled together
+  // read the clock out of order, and a slot taken at t would refuse a request that read t - 1 ms.
+  const rateLimitOff = deps.rateLimitWindowMs !== undefined && deps.rateLimitWindowMs <= 0
 
   async function deliver(session: MonitoringSession, type: AlertType, eventRowId: string, details: Record<string, unknown>, silentForMs?: number): Promise<Delivery> {
     const now = clock.now()
@@ -57,7 +60,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const decision = decide(type, recipient, now)
     if (!decision.text) return decision.reason === 'paused' ? { kind: 'paused', until: decision.until } : { kind: 'not_sent', reason: decision.reason }
 
-    const won = await claimTextSlot(sql, recipient.id, type, now, deps.rateLimitWindowMs)
+    const won = rateLimitOff ? now : await claimTextSlot(sql, recipient.id, type, now, deps.rateLimitWindowMs)
     if (!won) {
       const { nextAllowedAt, retryAfterSeconds } = rateLimitedUntil((await lastTextAt(sql, recipient.id, type)) ?? now, now, deps.rateLimitWindowMs)
       return { kind: 'rate_limited', nextAllowedAt, retryAfterSeconds }
@@ -81,7 +84,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       await markSummarised(sql, held.ids, now, outcome.smsId)
       return { kind: 'sent', smsId: outcome.smsId }
     }
-    await releaseTextSlot(sql, recipient.id, type, won)
+    if (!rateLimitOff) await releaseTextSlot(sql, recipient.id, type, won)
     const failure = classifyFailure(outcome.error.code, outcome.error.permanent)
     if (failure === 'opted_out') {
       await markOptedOut(sql, recipient.id, now)

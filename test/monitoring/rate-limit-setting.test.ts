@@ -44,4 +44,15 @@ describe('SMS_RATE_LIMIT_MINUTES', () => {
     for (const error of ['one', 'two', 'three']) expect((await sendEvent(server, s, { event_type: 'error', details: { error } })).status).toBe(200)
     expect(twilio.messages.filter((m) => m.to === s.phone)).toHaveLength(3)
   })
+
+  it('0 means off even when events read the clock out of order (requests handled together)', async () => {
+    // Each reading is 1 ms before the previous one, as when a later request wins the race to the database.
+    let t = new Date('2026-03-01T13:00:00Z').getTime()
+    const backwards = { now: () => new Date(t--) }
+    const server = await startTestServer({ sql: db.sql, twilio, clock: backwards, name: 'rate-limit-0-backwards', env: { SMS_RATE_LIMIT_MINUTES: '0' } })
+    servers.push(server)
+    const s = await monitoredSession(server, db.sql)
+    for (const error of ['one', 'two', 'three']) expect((await sendEvent(server, s, { event_type: 'error', details: { error } })).status).toBe(200)
+    expect(twilio.messages.filter((m) => m.to === s.phone)).toHaveLength(3)
+  })
 })
