@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import open from 'open'
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation'
 import { createApi } from './api.js'
 import { createAuth } from './auth.js'
 import { loadMcpConfig } from './config.js'
@@ -26,7 +27,7 @@ const AUTH_CHECK_MS = 60 * 60_000
 
 const config = loadMcpConfig()
 const log = createMcpLogger(config.logLevel)
-for (const problem of [config.authUrlProblem, ...config.problems].filter(Boolean)) log.warn(problem)
+for (const problem of [config.authUrlProblem, ...config.problems]) if (problem) log.warn(problem)
 
 const paths = storePaths(config.configDir)
 await ensurePrivateDir(paths.dir)
@@ -80,6 +81,8 @@ const ctx: ToolContext = {
   async openUrl(url) {
     if (!config.openBrowser || config.remoteShell || !hasDisplay) return false
     try {
+      // Loaded on first use: most sessions never open a browser (only /sms-setup does).
+      const { default: open } = await import('open')
       await open(url)
       return true
     } catch (error) {
@@ -89,7 +92,11 @@ const ctx: ToolContext = {
   },
 }
 
-const server = new McpServer({ name: 'claude-sms-notifier', version: '0.1.0' })
+// The SDK validates JSON schemas only for elicitation, which these tools never use; its default Ajv
+// instance costs ~3 MB and ~20 ms at every start, so it is built on first use instead.
+let ajv: AjvJsonSchemaValidator | undefined
+const lazyJsonSchemaValidator: jsonSchemaValidator = { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) }
+const server = new McpServer({ name: 'claude-sms-notifier', version: '0.1.0' }, { jsonSchemaValidator: lazyJsonSchemaValidator })
 const tools = [setup, pair, start, stop, logout, status] as const
 for (const tool of tools) {
   const run = tool.handler as (ctx: ToolContext, args: never) => Promise<ToolAnswer>

@@ -16,6 +16,8 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
+  // Minified: it is parsed at the start of every Claude Code session (docs/performance.md).
+  minify: true,
   sourcemap: false,
   logLevel: 'warning',
   // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.

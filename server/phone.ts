@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { parsePhoneNumberFromString } from 'libphonenumber-js/min'
+import { callingCodeOf } from './calling-codes.js'
 
 /**
  * "+14155558912" -> "+1***8912": the calling code and the last four digits, the way texts, logs and
@@ -8,7 +8,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/min'
 export function maskPhone(e164: string): string {
   const digits = e164.replace(/\D/g, '')
   if (digits.length < 7) return '+***'
-  const callingCode = parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode ?? digits.slice(0, digits.startsWith('1') || digits.startsWith('7') ? 1 : 2)
+  const callingCode = callingCodeOf(digits) ?? digits.slice(0, digits.startsWith('1') || digits.startsWith('7') ? 1 : 2)
   return `+${callingCode}***${digits.slice(-4)}`
 }
 
