@@ -12,6 +12,10 @@ declare global {
   }
 }
 
+// Every monitored session beats every 30 s: a successful heartbeat is logged at debug, not info, so
+// that the log (and its cost per request) is about what happened rather than that nothing did.
+const HEARTBEAT_PATH = /^\/sessions\/[^/]+\/heartbeat$/
+
 /** Gives each request an id (echoed in X-Request-Id and every error body) and a child logger. */
 export function requestContext(log: Logger): RequestHandler {
   return (req, res, next) => {
@@ -21,7 +25,8 @@ export function requestContext(log: Logger): RequestHandler {
     const started = process.hrtime.bigint()
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6
-      req.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
+      const quiet = res.statusCode < 400 && HEARTBEAT_PATH.test(req.path)
+      req.log[quiet ? 'debug' : 'info']({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
     })
     next()
   }

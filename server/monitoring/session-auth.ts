@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express'
 import type { Sql } from 'postgres'
 import { bearerToken } from '../auth/access-tokens.js'
 import { ApiError } from '../http/errors.js'
-import { findSessionByToken, type MonitoringSession } from './sessions.js'
+import { beatByToken, findSessionByToken, type MonitoringSession } from './sessions.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -18,20 +18,41 @@ declare global {
  * token (the session was stopped, or the user logged out) is 401; a live token of another session is
  * 404 session_not_found, the same answer as an unknown id, so nothing is revealed about other sessions.
  */
+export async function authenticateSession(sql: Sql, authorization: string | undefined, monitoringId: unknown): Promise<MonitoringSession> {
+  const token = bearerToken(authorization)
+  if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <session token>" header. Start monitoring with /sms-start.')
+  const session = await findSessionByToken(sql, token)
+  if (!session || session.status === 'stopped') {
+    throw new ApiError(401, 'unauthorized', 'This session token is not valid (monitoring was stopped or you logged out). Start monitoring again with /sms-start.')
+  }
+  if (session.id !== monitoringId) throw new ApiError(404, 'session_not_found', 'No monitoring session with this id for this token.')
+  return session
+}
+
 export function requireSessionToken(sql: Sql): RequestHandler {
   return async (req, _res, next) => {
     try {
-      const token = bearerToken(req.headers.authorization)
-      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <session token>" header. Start monitoring with /sms-start.')
-      const session = await findSessionByToken(sql, token)
-      if (!session || session.status === 'stopped') {
-        throw new ApiError(401, 'unauthorized', 'This session token is not valid (monitoring was stopped or you logged out). Start monitoring again with /sms-start.')
-      }
-      if (session.id !== req.params.monitoring_id) throw new ApiError(404, 'session_not_found', 'No monitoring session with this id for this token.')
-      req.monitoringSession = session
+      req.monitoringSession = await authenticateSession(sql, req.headers.authorization, req.params.monitoring_id)
       next()
     } catch (e) {
       next(e)
     }
   }
+}
+
+/**
+ * Authentication and a heartbeat in one statement, for the two requests every monitored session
+ * sends most (heartbeats and events): the update finds the live session by token and id and marks it
+ * alive. Only when it finds nothing does authenticateSession run, to say why (401 or 404), so the
+ * answers are those of requireSessionToken. The caller validates its body first: a request refused
+ * as invalid must not count as a heartbeat.
+ */
+export async function authenticateAndBeat(sql: Sql, req: { headers: { authorization?: string }; params: Record<string, unknown> }, now: Date, lastActivity?: Date | null): Promise<MonitoringSession> {
+  const token = bearerToken(req.headers.authorization)
+  const monitoringId = req.params.monitoring_id
+  const session = token && typeof monitoringId === 'string' ? await beatByToken(sql, token, monitoringId, now, lastActivity) : undefined
+  if (session) return session
+  await authenticateSession(sql, req.headers.authorization, monitoringId)
+  // The session was live a moment ago and has just been stopped.
+  throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-start.')
 }
