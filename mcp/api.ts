@@ -1,4 +1,3 @@
-import ky, { type KyInstance } from 'ky'
 import type { z } from 'zod'
 import {
   ErrorBody,
@@ -12,6 +11,7 @@ import {
   StopResponse,
   type EventRequest,
 } from '../contract/api.js'
+import { postJson, type PostAnswer } from './http-post.js'
 
 /** The server could not be reached (refused, DNS, timeout). Always safe to retry later. */
 export class ServerUnreachable extends Error {
@@ -40,32 +40,29 @@ export interface ApiOptions {
  * tools answer at once, and the outbox owns retrying events with backoff.
  */
 export function createApi(opts: ApiOptions = {}) {
-  const http: KyInstance = ky.create({ timeout: opts.timeoutMs ?? 10_000, retry: 0, throwHttpErrors: false })
-
   async function call<S extends z.ZodType>(
     url: string,
     init: { json?: unknown; bearer?: string; timeoutMs?: number },
     schema: S,
     okStatuses: number[] = [200],
   ): Promise<z.infer<S>> {
-    let res: Response
+    let res: PostAnswer
     try {
-      res = await http.post(url, {
-        json: init.json ?? {},
+      res = await postJson(url, init.json ?? {}, {
         headers: init.bearer ? { authorization: `Bearer ${init.bearer}` } : undefined,
-        timeout: init.timeoutMs ?? opts.timeoutMs ?? 10_000,
+        timeoutMs: init.timeoutMs ?? opts.timeoutMs ?? 10_000,
       })
     } catch (error) {
       throw new ServerUnreachable(`${new URL(url).origin} is unreachable (${(error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message})`)
     }
-    const body: unknown = await res.json().catch(() => undefined)
+    const body = parseJson(res.text)
     if (okStatuses.includes(res.status)) {
       const parsed = schema.safeParse(body)
       if (parsed.success) return parsed.data
       if (res.status < 400) throw new ServerRejected(res.status, 'bad_response', `the server's answer to ${new URL(url).pathname} does not match the API`)
     }
     const error = ErrorBody.safeParse(body)
-    const retryAfter = Number(res.headers.get('retry-after'))
+    const retryAfter = Number(res.headers['retry-after'])
     throw new ServerRejected(
       res.status,
       error.success ? error.data.error : res.status >= 500 ? 'server_error' : 'unexpected_status',
@@ -92,3 +89,11 @@ export function createApi(opts: ApiOptions = {}) {
 }
 
 export type Api = ReturnType<typeof createApi>
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined // not JSON (a proxy's HTML error page): judged by its status below
+  }
+}
