@@ -50,6 +50,10 @@ const EnvSchema = z
         .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
         .pipe(z.array(z.string().regex(/^\+[1-9]\d{0,3}$/, 'must be calling codes separated by commas, e.g. "+1,+44"')).min(1, 'must name at least one calling code, e.g. "+1"')),
     ),
+    SMS_PRICE_PER_SEGMENT: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
+    ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
@@ -76,6 +80,8 @@ export interface Config {
   twilio: TwilioConfig | undefined
   allowedCountryCodes: string[]
   smsCharset: 'unicode' | 'gsm7'
+  /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
+  smsPricePerSegment: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -137,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilio,
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
     smsCharset: e.SMS_CHARSET,
+    smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
     logLevel: e.LOG_LEVEL,
   }
 }
