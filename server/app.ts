@@ -1,11 +1,16 @@
 import express, { type Express, type Router } from 'express'
 import type { Sql } from 'postgres'
+import { createAccessTokens } from './auth/access-tokens.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import { errorHandler, notFound } from './http/errors.js'
+import { DEFAULT_IP_RATE_LIMIT, ipRateLimit } from './http/ip-rate-limit.js'
 import { requestContext } from './http/request-context.js'
 import type { Logger } from './log.js'
+import { DEFAULT_PAIRING_SEND_LIMITS, type PairingSendLimits } from './pairing/send-limits.js'
+import { authRouter } from './routes/auth.js'
 import { healthRouter } from './routes/health.js'
+import { loginRouter } from './routes/login.js'
 import type { SmsSender } from './sms/sender.js'
 
 export interface AppDeps {
@@ -16,22 +21,52 @@ export interface AppDeps {
   log: Logger
   /** Extra routers mounted before the 404 handler (tests use this to exercise the error handler). */
   extraRoutes?: Router[]
+  /**
+   * Requests per minute per client address on every endpoint but /healthz and /twilio/* (DESIGN §5:
+   * 100). Tests and benchmarks that send more from one address raise it.
+   */
+  ipRateLimit?: { limit: number; windowMs?: number }
+  /** Pairing text limits; the daily cap defaults to config.pairingDailyCap. */
+  pairingLimits?: Partial<PairingSendLimits>
 }
 
 /** The whole HTTP surface; every dependency is passed in, so tests build as many apps as they like. */
 export function createApp(deps: AppDeps): Express {
+  const { config, sql, sms, clock, log } = deps
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', 'loopback')
   app.set('query parser', 'simple')
-  app.use(requestContext(deps.log))
+  app.use(requestContext(log))
+  app.use(
+    ipRateLimit({
+      limit: deps.ipRateLimit?.limit ?? DEFAULT_IP_RATE_LIMIT.limit,
+      windowMs: deps.ipRateLimit?.windowMs ?? DEFAULT_IP_RATE_LIMIT.windowMs,
+      clock,
+      // Health checks come from load balancers; Twilio's webhooks are signed and come in bursts.
+      exempt: (req) => req.path === '/healthz' || req.path.startsWith('/twilio/'),
+    }),
+  )
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
 
+  const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock })
+  const pairing = {
+    sql,
+    sms,
+    clock,
+    log,
+    pepper: config.pepper,
+    allowedCountryCodes: config.allowedCountryCodes,
+    limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, ...deps.pairingLimits },
+  }
+
   app.use(healthRouter(deps))
+  app.use(loginRouter({ pairing }))
+  app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
   for (const router of deps.extraRoutes ?? []) app.use(router)
 
   app.use(notFound)
-  app.use(errorHandler(deps.log))
+  app.use(errorHandler(log))
   return app
 }

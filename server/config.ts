@@ -50,6 +50,10 @@ const EnvSchema = z
         .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
         .pipe(z.array(z.string().regex(/^\+[1-9]\d{0,3}$/, 'must be calling codes separated by commas, e.g. "+1,+44"')).min(1, 'must name at least one calling code, e.g. "+1"')),
     ),
+    PAIRING_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
+    ),
     SMS_PRICE_PER_SEGMENT: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
@@ -79,6 +83,8 @@ export interface Config {
   publicUrl: string
   twilio: TwilioConfig | undefined
   allowedCountryCodes: string[]
+  /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
+  pairingDailyCap: number
   smsCharset: 'unicode' | 'gsm7'
   /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
   smsPricePerSegment: number
@@ -142,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     twilio,
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
+    pairingDailyCap: e.PAIRING_DAILY_CAP,
     smsCharset: e.SMS_CHARSET,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
     logLevel: e.LOG_LEVEL,

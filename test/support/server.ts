@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
-import { createApp } from '../../server/app.js'
+import { createApp, type AppDeps } from '../../server/app.js'
 import { systemClock, type Clock } from '../../server/clock.js'
 import { loadConfig, type Config } from '../../server/config.js'
 import type { Logger } from '../../server/log.js'
@@ -52,6 +52,12 @@ export async function startTestServer(opts: {
   env?: Record<string, string | undefined>
   name?: string
   sender?: Partial<SenderOptions>
+  /**
+   * Requests per minute per address. Tests send many requests from 127.0.0.1 under a frozen clock, so
+   * the default here is far above production's 100 (test/auth/ip-rate-limit.test.ts checks that one).
+   */
+  ipRateLimit?: AppDeps['ipRateLimit']
+  pairingLimits?: AppDeps['pairingLimits']
 }): Promise<TestServer> {
   const logs = captureLog(opts.name ?? 'server')
   const config = testConfig(opts.env, opts.twilio)
@@ -69,7 +75,15 @@ export async function startTestServer(opts: {
     backoffMs: () => 1,
     ...opts.sender,
   })
-  const app = createApp({ config: publicConfig, sql: opts.sql, sms, clock: opts.clock ?? systemClock, log: logs.log })
+  const app = createApp({
+    config: publicConfig,
+    sql: opts.sql,
+    sms,
+    clock: opts.clock ?? systemClock,
+    log: logs.log,
+    ipRateLimit: opts.ipRateLimit ?? { limit: 1_000_000 },
+    pairingLimits: opts.pairingLimits,
+  })
   http.on('request', app)
   return {
     url,

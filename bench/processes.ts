@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+
+export interface Child {
+  proc: ChildProcess
+  url: string
+  stop(): Promise<void>
+}
+
+/** Starts a node script that prints a JSON line with a `url` once it listens; resolves with that url. */
+export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, urlFrom: (line: string) => string | undefined, timeoutMs = 60_000): Promise<Child> {
+  const proc = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const output: string[] = []
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs)
+    const onLine = (line: string) => {
+      output.push(line)
+      if (output.length > 200) output.shift()
+      const found = urlFrom(line)
+      if (found) {
+        clearTimeout(timer)
+        resolve(found)
+      }
+    }
+    createInterface({ input: proc.stdout! }).on('line', onLine)
+    createInterface({ input: proc.stderr! }).on('line', onLine)
+    proc.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${script} exited with ${code} before listening:\n${output.join('\n')}`))
+    })
+  })
+  return {
+    proc,
+    url,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = once(proc, 'exit')
+      proc.kill('SIGTERM')
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** The server's "listening" log line carries its url. */
+export const serverUrl = (line: string) => {
+  if (!line.includes('server listening on')) return undefined
+  try {
+    return (JSON.parse(line) as { url: string }).url
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,68 @@
+import autocannon from 'autocannon'
+import type { Row } from '../report.js'
+import { ratioRow } from '../report.js'
+import { summarize } from '../stats.js'
+
+export interface LoadTarget {
+  name: string
+  url: string
+  headers?: Record<string, string>
+  /** A fresh JSON body per request (unique event ids and so on). */
+  body: () => unknown
+}
+
+interface LoadResult {
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+}
+
+async function load(target: LoadTarget, opts: { seconds: number; connections: number }): Promise<LoadResult> {
+  const result = await autocannon({
+    url: target.url,
+    method: 'POST',
+    connections: opts.connections,
+    duration: opts.seconds,
+    headers: { 'content-type': 'application/json', ...target.headers },
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(target.body()) }) }],
+  })
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors }
+}
+
+/**
+ * Throughput and latency of each target under concurrent load, against a bare Express route measured
+ * in the same run, interleaved (baseline, target, baseline, target...) so drift hits both alike.
+ */
+export async function benchServerLoad(opts: {
+  baseline: LoadTarget
+  targets: LoadTarget[]
+  repeats: number
+  seconds: number
+  connections: number
+  log: (m: string) => void
+}): Promise<Row[]> {
+  const runs = new Map<string, LoadResult[]>()
+  const record = (name: string, r: LoadResult) => runs.set(name, [...(runs.get(name) ?? []), r])
+  for (let i = 0; i < opts.repeats; i++) {
+    for (const target of [opts.baseline, ...opts.targets]) {
+      const r = await load(target, opts)
+      record(target.name, r)
+      opts.log(`  ${target.name} run ${i + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx || r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : ''}`)
+    }
+  }
+  const base = runs.get(opts.baseline.name)!
+  const baseRps = summarize(base.map((r) => r.rps))
+  const rows: Row[] = []
+  for (const target of opts.targets) {
+    const results = runs.get(target.name)!
+    const rps = summarize(results.map((r) => r.rps))
+    const failures = results.reduce((n, r) => n + r.non2xx + r.errors, 0)
+    const row = ratioRow({ section: 'server', metric: `${target.name} throughput (${opts.connections} connections)`, unit: 'req/s', value: rps, baseline: { name: 'bare Express', value: baseRps } })
+    rows.push({ ...row, target: '>= 0.3x bare Express', met: (row.ratio ?? 0) >= 0.3, note: failures ? `${failures} non-2xx or failed requests` : undefined })
+    rows.push({ section: 'server', metric: `${target.name} latency p50`, unit: 'ms', value: summarize(results.map((r) => r.p50)), baseline: { name: 'bare Express', value: summarize(base.map((r) => r.p50)) } })
+    rows.push({ section: 'server', metric: `${target.name} latency p99`, unit: 'ms', value: summarize(results.map((r) => r.p99)), baseline: { name: 'bare Express', value: summarize(base.map((r) => r.p99)) } })
+  }
+  return rows
+}

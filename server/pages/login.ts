@@ -1,0 +1,92 @@
+/**
+ * The pairing pages a person sees in the browser opened by /sms-setup: plain HTML, no JavaScript,
+ * readable on a phone. Pure functions from what to show to a string; every value is escaped.
+ */
+
+const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => escapes[c]!)
+}
+
+const styles = `
+  :root { color-scheme: light dark; --accent: #0b5cad; }
+  @media (prefers-color-scheme: dark) { :root { --accent: #7ab8ff; } }
+  * { box-sizing: border-box; }
+  body { font: 1.125rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; padding: 1.25rem; }
+  main { max-width: 28rem; margin: 2rem auto; }
+  h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1rem; }
+  label { display: block; font-weight: 600; margin-top: 1.25rem; }
+  .hint { margin: 0.25rem 0 0.5rem; font-size: 1rem; opacity: 0.85; }
+  input[type=tel] { width: 100%; font: inherit; font-size: 1.25rem; padding: 0.75rem; border: 2px solid currentColor; border-radius: 0.5rem; }
+  input[type=tel]:focus { outline: 3px solid var(--accent); outline-offset: 2px; }
+  button { margin-top: 1.25rem; width: 100%; min-height: 3rem; font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0; border-radius: 0.5rem; cursor: pointer; }
+  @media (prefers-color-scheme: dark) { button { color: #000; } }
+  button:focus-visible { outline: 3px solid currentColor; outline-offset: 3px; }
+  .error { border-left: 0.25rem solid #c62828; padding: 0.5rem 0.75rem; margin: 1rem 0; }
+  .error p { margin: 0; }
+  .small { font-size: 0.95rem; opacity: 0.85; margin-top: 1.5rem; }
+`
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex">
+<title>${escapeHtml(title)} · claude-sms-notifier</title>
+<style>${styles}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`
+}
+
+export interface LoginFormPage {
+  state: string
+  callbackUri: string
+  src?: string
+  phone?: string
+  /** Shown above the form when the last try failed; `code` is the API error code. */
+  error?: { code: string; message: string }
+  /** The country national numbers are read in, for the hint ("+1" → numbers like (415) 555-2671). */
+  defaultCallingCode?: string
+}
+
+/** GET /login: asks for the phone number. */
+export function loginFormPage(p: LoginFormPage): string {
+  const hintExample = p.defaultCallingCode === '+1' ? 'For example (415) 555-2671.' : `For example ${p.defaultCallingCode ?? '+1'} followed by your number.`
+  const alert = p.error
+    ? `<div class="error" role="alert" id="phone-error" data-error="${escapeHtml(p.error.code)}"><p>${escapeHtml(p.error.message)}</p></div>\n`
+    : ''
+  const describedBy = p.error ? 'phone-hint phone-error' : 'phone-hint'
+  return layout(
+    'Pair your phone',
+    `<h1>Get a text when Claude Code needs you</h1>
+<p>Enter your mobile number. We will text you a 6-digit code; type it into Claude Code to finish pairing.</p>
+${alert}<form method="post" action="/login">
+<input type="hidden" name="state" value="${escapeHtml(p.state)}">
+<input type="hidden" name="callback_uri" value="${escapeHtml(p.callbackUri)}">
+${p.src ? `<input type="hidden" name="src" value="${escapeHtml(p.src)}">\n` : ''}<label for="phone">Mobile number</label>
+<p class="hint" id="phone-hint">${escapeHtml(hintExample)} Numbers outside ${escapeHtml(p.defaultCallingCode ?? '+1')} need their country code.</p>
+<input type="tel" id="phone" name="phone" autocomplete="tel" inputmode="tel" required minlength="3" maxlength="40" value="${escapeHtml(p.phone ?? '')}" aria-describedby="${describedBy}"${p.error ? ' aria-invalid="true" autofocus' : ''}>
+<button type="submit">Text me a code</button>
+</form>
+<p class="small">One text per pairing. Message and data rates may apply. Reply STOP to any text to stop them.</p>`,
+  )
+}
+
+/** A link that cannot be used (bad or non-loopback callback_uri, missing state): no form, no redirect. */
+export function badLoginLinkPage(error: { code: string; message: string }): string {
+  return layout(
+    'This link cannot be used',
+    `<h1>This pairing link cannot be used</h1>
+<div class="error" role="alert" data-error="${escapeHtml(error.code)}"><p>${escapeHtml(error.message)}</p></div>
+<p>Pairing links come from the claude-sms-notifier plugin on your own computer. In Claude Code, run <code>/sms-setup</code> to open a new one.</p>`,
+  )
+}
