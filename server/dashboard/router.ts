@@ -61,13 +61,15 @@ const HHMM = z
   .string()
   .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'Times look like 22:00.')
   .transform((s) => s.slice(0, 5))
+// A checked box sends "on"; an unchecked one sends nothing.
+const checkbox = z.string().max(10).optional().transform((v) => v === 'on')
 const SettingsForm = z.object({
-  quiet_enabled: z.literal('on').optional(),
+  quiet_enabled: checkbox,
   quiet_start: HHMM,
   quiet_end: HHMM,
   time_zone: z.string().max(64).refine(isValidTimeZone, 'Choose a time zone from the list.'),
-  quiet_allow_waiting: z.literal('on').optional(),
-  went_dark_alerts: z.literal('on').optional(),
+  quiet_allow_waiting: checkbox,
+  went_dark_alerts: checkbox,
   done_threshold_minutes: z.coerce.number('The done threshold is a number of minutes.').int('The done threshold is a whole number of minutes.').min(0).max(1440, 'The done threshold is at most 1440 minutes (a day).'),
   paused_until: z.string().max(40).optional().default(''),
 })
@@ -257,12 +259,12 @@ export function dashboardRouter(deps: DashboardDeps): Router {
       pausedUntil = at
     }
     await saveSettings(sql, clock, d.userId, {
-      quietHoursEnabled: f.quiet_enabled === 'on',
+      quietHoursEnabled: f.quiet_enabled,
       quietStart: f.quiet_start,
       quietEnd: f.quiet_end,
       timeZone: f.time_zone,
-      quietAllowWaiting: f.quiet_allow_waiting === 'on',
-      wentDarkAlerts: f.went_dark_alerts === 'on',
+      quietAllowWaiting: f.quiet_allow_waiting,
+      wentDarkAlerts: f.went_dark_alerts,
       doneThresholdMinutes: f.done_threshold_minutes,
       pausedUntil,
     })

@@ -9,3 +9,7 @@ create table dashboard_sessions (
   revoked_at timestamptz
 );
 create index dashboard_sessions_user on dashboard_sessions (user_id) where revoked_at is null;
+
+-- Dashboard sign-in reuses pairing's code machinery (hashed codes, 5 tries, send limits); a code only
+-- works for what it was sent for, so a pairing code never opens the dashboard and the other way round.
+alter table pairing_requests add column purpose text not null default 'pairing' check (purpose in ('pairing', 'dashboard'));

@@ -1,17 +1,10 @@
+import { codeTextedTo } from './pairing.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
 /** The hidden CSRF field of the first form on a page. */
 export function csrfOf(html: string): string {
   const m = /name="csrf" value="([^"]+)"/.exec(html)
   if (!m) throw new Error(`no CSRF field on the page:\n${html.slice(0, 500)}`)
-  return m[1]!
-}
-
-/** The 6-digit code in the newest text sent to `phone`. */
-export function codeTextedTo(twilio: TwilioEndpoint, phone: string): string {
-  const body = twilio.lastTo(phone)?.body ?? ''
-  const m = /\b(\d{6})\b/.exec(body)
-  if (!m) throw new Error(`no code in the last text to the number: ${JSON.stringify(body)}`)
   return m[1]!
 }
 
