@@ -56,6 +56,8 @@ export function createCookieSessions(opts: CookieSessionOptions) {
       await sql`
         insert into dashboard_sessions (user_id, token_hash, created_at, expires_at)
         values (${userId}, ${hashToken(value)}, ${now}, ${expiresAt})`
+      // Sessions a day past their end are of no use to anyone.
+      await sql`delete from dashboard_sessions where expires_at < ${new Date(now.getTime() - 86_400_000)}`
       res.cookie(sessionCookie, value, cookieOptions(expiresAt))
     },
 
