@@ -1,6 +1,9 @@
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../../server/clock.js'
 import { createSql } from '../../server/db/connect.js'
+import { createSweeper } from '../../server/monitoring/sweeper.js'
+import { createNotifier } from '../../server/sms/notifier.js'
 import { createPostgresSessionUpdates, type SessionUpdate } from '../../server/session-updates.js'
 import { DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
@@ -9,7 +12,6 @@ import { monitoredSession, sendEvent } from '../support/monitoring.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
 import { testPhone } from '../support/users.js'
-import { EventEmitter } from 'node:events'
 
 const db = useTestDatabase()
 const { log } = captureLog('dashboard-live-updates')
@@ -88,6 +90,13 @@ describe('GET /dashboard/live', () => {
     await readUntil(/event: update\ndata: .*"event"/)
     expect(received).toContain(`"monitoringId":"${s.id}"`)
     expect(received).not.toContain(stranger.id)
+
+    // The sweeper (here with its own hub, as in another process) marks the silent session stale.
+    const clock = manualClock(new Date(Date.now() + 10 * 60_000))
+    const notifier = createNotifier({ sql: db.sql, sms: server.sms, clock, log, charset: 'unicode' })
+    const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates: createPostgresSessionUpdates(db.sql, log) })
+    expect((await sweeper.sweep()).stale).toContain(s.id)
+    await readUntil(new RegExp(`"kind":"stale","monitoringId":"${s.id}"`))
     controller.abort()
   })
 })
