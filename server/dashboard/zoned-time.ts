@@ -30,8 +30,11 @@ export function toWallTime(at: Date, zone: string): string {
 export function fromWallTime(wall: string, zone: string): Date | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(wall)
   if (!m) return undefined
-  const asUtc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0))
-  if (Number.isNaN(asUtc)) return undefined
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number]
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute, second)
+  // Date.UTC rolls 30 February over into March: such a wall time does not exist.
+  const check = new Date(asUtc)
+  if (Number.isNaN(asUtc) || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || check.getUTCHours() !== hour) return undefined
   // The zone's offset at the guessed instant, applied twice to settle across an offset change.
   let guess = asUtc
   for (let i = 0; i < 2; i++) {

@@ -27,6 +27,8 @@ describe('dashboard display rules', () => {
     expect(fromWallTime('2026-07-01T12:30', 'America/New_York')?.toISOString()).toBe(at.toISOString())
     expect(fromWallTime('2026-01-10T09:00', 'Asia/Tokyo')?.toISOString()).toBe('2026-01-10T00:00:00.000Z')
     expect(fromWallTime('tomorrow', 'UTC')).toBeUndefined()
+    expect(fromWallTime('2026-02-30T09:00', 'UTC')).toBeUndefined()
+    expect(fromWallTime('2026-03-01T24:00', 'UTC')).toBeUndefined()
   })
 
   it('says how long things took and what they cost', () => {
