@@ -4,7 +4,7 @@ import { html, type Html } from '../html.js'
 import type { SessionDetail, TimelineEvent, TimelineText } from '../sessions-query.js'
 import { statusBadge } from './sessions.js'
 
-const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for you', went_dark: 'Went dark' }
+const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for input', went_dark: 'Went dark' }
 
 /** What happened to an event, in words, and the badge class that colours it. */
 export const OUTCOME: Record<string, { label: string; badge: string }> = {
