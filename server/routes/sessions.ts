@@ -6,12 +6,17 @@ import type { Clock } from '../clock.js'
 import { ApiError, invalidRequest, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { authenticateAndBeat, authenticateSession, requireSessionToken } from '../monitoring/session-auth.js'
 import { SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
+import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
 import { redactSecrets } from '../sms/redact.js'
 
-/** POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier }): Router {
+/**
+ * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
+ * change is published to `updates`, which the dashboard's live pages listen to.
+ */
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates }): Router {
   const { sql, clock, notifier } = deps
+  const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
   const sessionAuth = requireSessionToken(sql)
 
@@ -33,6 +38,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           now,
         })
         req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
+        publish(session, 'started')
         res.json({ session_token: token, monitoring_id: session.id })
       } catch (e) {
         if (!(e instanceof SessionConflict)) throw e
@@ -54,7 +60,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       }
       // An event proves the session is alive, as a heartbeat does (and revives a stale one).
       const session = await authenticateAndBeat(sql, req, clock.now())
-      const answer = await notifier.handleEvent(session, parsed.data)
+      const answer = await notifier.handleEvent(session, parsed.data).finally(() => publish(session, 'event'))
       if (answer.status === 429) {
         res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
         res.status(429).json({ ...answer.body, request_id: req.requestId })
@@ -72,7 +78,8 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         await authenticateSession(sql, req.headers.authorization, req.params.monitoring_id)
         throw invalidRequest(parsed.error)
       }
-      await authenticateAndBeat(sql, req, clock.now(), parsed.data.last_activity ? new Date(parsed.data.last_activity) : null)
+      const alive = await authenticateAndBeat(sql, req, clock.now(), parsed.data.last_activity ? new Date(parsed.data.last_activity) : null)
+      publish(alive, 'heartbeat')
       res.json({ status: 'active', monitoring: true })
     })
     .all(methodNotAllowed(['POST']))
@@ -89,6 +96,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const stopped = await stopSession(sql, session.id, { reason: body.reason, finalState: body.final_state, endedAt })
       if (!stopped) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has already stopped.')
       req.log.info({ monitoring_id: session.id, reason: body.reason }, 'monitoring stopped')
+      publish(stopped, 'stopped')
       res.json({ stopped: true, session_summary: await sessionSummary(sql, stopped, endedAt) })
     })
     .all(methodNotAllowed(['POST']))
