@@ -8,11 +8,13 @@
 // it runs from the plugin folder exactly as committed.
 //
 // The MCP server, a direct child of Claude Code, writes $CLAUDE_PLUGIN_DATA/run/<Claude's pid>.json
-// ({port, token, pid}) while its session is monitored and removes it when monitoring stops
-// (DESIGN §3). Claude Code gives hooks that pid as CLAUDE_PID (2.1.214+). No file: the session is not
-// monitored, and the forwarder exits before reading its input.
+// ({port, token, pid}) and removes it on exit (DESIGN §3, docs/mcp-server.md). Claude Code gives hooks
+// that pid as CLAUDE_PID (2.1.214+). The MCP server ignores the events of a session nobody monitors,
+// unless a saved session (~/.config/claude-sms-notifier/sessions/*.json) could be resumed by them. So
+// with no run file, or no saved session at all, the forwarder exits before reading its input.
+// hooks/hooks.json makes the same two checks in sh, so that in the usual case node never starts.
 
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 
@@ -25,7 +27,7 @@ const MAX_BODY_BYTES = 900_000
 setTimeout(() => process.exit(0), DEADLINE_MS).unref()
 
 const target = findMonitoringServer(process.env)
-if (!target) process.exit(0)
+if (!target || !anySavedSession(process.env)) process.exit(0)
 
 try {
   const body = await readEventBody()
@@ -51,6 +53,16 @@ function findMonitoringServer(env) {
   if (!Number.isInteger(run?.port) || run.port <= 0 || run.port > 65535 || typeof run.token !== 'string' || !run.token) return undefined
   if (Number.isInteger(run.pid) && !isAlive(run.pid)) return undefined // a crashed server's leftover file
   return { port: run.port, token: run.token }
+}
+
+/** A session is monitored, or could be resumed, only when its file is in the plugin's sessions folder. */
+function anySavedSession(env) {
+  const configHome = env.XDG_CONFIG_HOME || join(env.HOME || '/', '.config')
+  try {
+    return readdirSync(join(configHome, 'claude-sms-notifier', 'sessions')).some((name) => name.endsWith('.json'))
+  } catch {
+    return false
+  }
 }
 
 function isAlive(pid) {

@@ -72,17 +72,31 @@ async function startEndpoint(answer: 'ok' | 'unauthorized' | 'hang' = 'ok'): Pro
   return endpoint
 }
 
-/** A plugin data folder; with a run file for CLAUDE_PID when the session is monitored. */
-function pluginData(run?: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sms-forward-'))
-  if (run) {
-    mkdirSync(join(dir, 'run'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(dir, 'run', `${CLAUDE_PID}.json`), JSON.stringify(run), { mode: 0o600 })
-  }
-  return dir
+/**
+ * The plugin's folders: $CLAUDE_PLUGIN_DATA with a run file for CLAUDE_PID when the MCP server runs, and
+ * $XDG_CONFIG_HOME/claude-sms-notifier/sessions with a saved session when one is monitored.
+ */
+interface Dirs {
+  dataDir: string
+  configHome: string
 }
 
-const monitored = (endpoint: Endpoint, token = 'secret-token') => pluginData({ port: endpoint.port, token, pid: process.pid })
+function pluginDirs(run?: Record<string, unknown>, opts: { savedSession?: boolean } = {}): Dirs {
+  const base = mkdtempSync(join(tmpdir(), 'sms-forward-'))
+  const dataDir = join(base, 'data')
+  const configHome = join(base, 'config')
+  mkdirSync(dataDir, { recursive: true })
+  if (run) {
+    mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 })
+    writeFileSync(join(dataDir, 'run', `${CLAUDE_PID}.json`), JSON.stringify(run), { mode: 0o600 })
+  }
+  const sessions = join(configHome, 'claude-sms-notifier', 'sessions')
+  mkdirSync(sessions, { recursive: true, mode: 0o700 })
+  if (opts.savedSession ?? Boolean(run)) writeFileSync(join(sessions, 'session-1.json'), '{}', { mode: 0o600 })
+  return { dataDir, configHome }
+}
+
+const monitored = (endpoint: Endpoint, token = 'secret-token') => pluginDirs({ port: endpoint.port, token, pid: process.pid })
 
 interface Run {
   code: number | null
@@ -96,12 +110,13 @@ interface Run {
  * Runs a command the way Claude Code runs a hook: stdin piped, the event JSON written to it and
  * closed (unless keepStdinOpen), env limited to what a hook gets.
  */
-async function runHook(opts: { dataDir: string; input?: string | Buffer; keepStdinOpen?: boolean; shellCommand?: string; path?: string }): Promise<Run> {
+async function runHook(opts: { dirs: Dirs; input?: string | Buffer; keepStdinOpen?: boolean; shellCommand?: string; path?: string }): Promise<Run> {
   const env = {
     PATH: opts.path ?? process.env.PATH,
     HOME: process.env.HOME,
     CLAUDE_PID,
-    CLAUDE_PLUGIN_DATA: opts.dataDir,
+    CLAUDE_PLUGIN_DATA: opts.dirs.dataDir,
+    XDG_CONFIG_HOME: opts.dirs.configHome,
     CLAUDE_PLUGIN_ROOT: resolve('.'),
     CLAUDE_CODE_SESSION_ID: 'session-1',
   }
@@ -138,7 +153,7 @@ describe('a monitored session', () => {
   it('posts the hook JSON from stdin to the MCP server with its token, and prints nothing', async () => {
     const endpoint = await startEndpoint()
     const input = JSON.stringify(postToolUseFailure)
-    const run = await runHook({ dataDir: monitored(endpoint), input })
+    const run = await runHook({ dirs: monitored(endpoint), input })
     expect(run.code).toBe(0)
     expect(run.stdout).toBe('')
     expect(endpoint.received).toEqual([{ url: '/hook', authorization: 'Bearer secret-token', body: input }])
@@ -147,7 +162,7 @@ describe('a monitored session', () => {
   it('keeps the error of a failing tool whose input is too large to send, dropping the input', async () => {
     const endpoint = await startEndpoint()
     const huge = { ...postToolUseFailure, tool_name: 'Write', tool_input: { file_path: '/w/big.txt', content: 'x'.repeat(2_000_000) }, error: 'EACCES: permission denied' }
-    const run = await runHook({ dataDir: monitored(endpoint), input: JSON.stringify(huge) })
+    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(huge) })
     expect(run.code).toBe(0)
     const sent = JSON.parse(endpoint.received[0]!.body) as typeof huge
     expect(sent.error).toBe('EACCES: permission denied')
@@ -157,14 +172,23 @@ describe('a monitored session', () => {
   })
 })
 
-describe('an unmonitored session (no run file)', () => {
+describe('an unmonitored session', () => {
   it('exits 0 without reading its input or connecting anywhere', async () => {
     const endpoint = await startEndpoint()
     // More than a pipe buffer holds: the write only completes if the forwarder reads it.
-    const run = await runHook({ dataDir: pluginData(), input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
+    const run = await runHook({ dirs: pluginDirs(), input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
     expect(run.code).toBe(0)
     expect(run.stdinRefused).toBe(true)
     expect(run.stdout + run.stderr).toBe('')
+    expect(endpoint.received).toEqual([])
+  })
+
+  it('with the MCP server running but no session monitored or saved, exits 0 without reading its input', async () => {
+    const endpoint = await startEndpoint()
+    const dirs = pluginDirs({ port: endpoint.port, token: 't', pid: process.pid }, { savedSession: false })
+    const run = await runHook({ dirs, input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
+    expect(run.code).toBe(0)
+    expect(run.stdinRefused).toBe(true)
     expect(endpoint.received).toEqual([])
   })
 
@@ -172,7 +196,7 @@ describe('an unmonitored session (no run file)', () => {
     const endpoint = await startEndpoint()
     const dead = spawn(process.execPath, ['-e', '0'])
     await once(dead, 'exit')
-    const run = await runHook({ dataDir: pluginData({ port: endpoint.port, token: 't', pid: dead.pid }), input: JSON.stringify(postToolUseFailure) })
+    const run = await runHook({ dirs: pluginDirs({ port: endpoint.port, token: 't', pid: dead.pid }), input: JSON.stringify(postToolUseFailure) })
     expect(run.code).toBe(0)
     expect(endpoint.received).toEqual([])
   })
@@ -181,9 +205,9 @@ describe('an unmonitored session (no run file)', () => {
 describe('when delivery fails, Claude Code never notices', () => {
   it('exits 0 with nothing on stdout when the MCP server is gone', async () => {
     const endpoint = await startEndpoint()
-    const dataDir = monitored(endpoint)
+    const dirs = monitored(endpoint)
     await endpoint.close()
-    const run = await runHook({ dataDir, input: JSON.stringify(postToolUseFailure) })
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure) })
     expect(run.code).toBe(0)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(/event not delivered/)
@@ -191,7 +215,7 @@ describe('when delivery fails, Claude Code never notices', () => {
 
   it('exits 0 when the MCP server refuses the token', async () => {
     const endpoint = await startEndpoint('unauthorized')
-    const run = await runHook({ dataDir: monitored(endpoint), input: JSON.stringify(postToolUseFailure) })
+    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(postToolUseFailure) })
     expect(run.code).toBe(0)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(/HTTP 401/)
@@ -199,7 +223,7 @@ describe('when delivery fails, Claude Code never notices', () => {
 
   it('gives up on a server that never answers within the 1.5 s SessionEnd budget, exiting 0', async () => {
     const endpoint = await startEndpoint('hang')
-    const ran = runHook({ dataDir: monitored(endpoint), input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'SessionEnd', reason: 'other' }) })
+    const ran = runHook({ dirs: monitored(endpoint), input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'SessionEnd', reason: 'other' }) })
     const req = await endpoint.arrivals[0]!
     const arrivedAt = performance.now()
     await once(req.socket, 'close')
@@ -213,7 +237,7 @@ describe('when delivery fails, Claude Code never notices', () => {
 
   it('exits 0 when Claude Code never closes its input', async () => {
     const endpoint = await startEndpoint()
-    const run = await runHook({ dataDir: monitored(endpoint), input: '{"hook_event_name":"Stop"', keepStdinOpen: true })
+    const run = await runHook({ dirs: monitored(endpoint), input: '{"hook_event_name":"Stop"', keepStdinOpen: true })
     expect(run.code).toBe(0)
     expect(run.stdout).toBe('')
     expect(endpoint.received).toEqual([])
@@ -223,10 +247,10 @@ describe('when delivery fails, Claude Code never notices', () => {
 describe('hooks/hooks.json', () => {
   const commands = Object.entries(HOOKS.hooks).map(([event, groups]) => ({ event, hook: groups[0]!.hooks[0]! }))
 
-  it('sends the six events the notifier needs to the forwarder; only SessionEnd and StopFailure wait for it', () => {
-    expect(commands.map((c) => c.event).sort()).toEqual(['Notification', 'PostToolUseFailure', 'SessionEnd', 'Stop', 'StopFailure', 'UserPromptSubmit'])
+  it('sends the events the notifier needs to the forwarder; the failure and end events wait for it', () => {
+    expect(commands.map((c) => c.event).sort()).toEqual(['Notification', 'PostToolUse', 'PostToolUseFailure', 'SessionEnd', 'Stop', 'StopFailure', 'UserPromptSubmit'])
     for (const { hook } of commands) expect(hook.command).toContain('hooks/forward.js')
-    expect(commands.filter((c) => !c.hook.async).map((c) => c.event).sort()).toEqual(['SessionEnd', 'StopFailure'])
+    expect(commands.filter((c) => !c.hook.async).map((c) => c.event).sort()).toEqual(['PostToolUseFailure', 'SessionEnd', 'StopFailure'])
   })
 
   /** A `node` first on PATH that records each start, then runs the real one. */
@@ -238,14 +262,19 @@ describe('hooks/hooks.json', () => {
     return { path: `${bin}:${process.env.PATH}`, starts: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) }
   }
 
-  it('costs an unmonitored session one shell test: node is never started', async () => {
+  it('costs an unmonitored session a shell test or two: node is never started', async () => {
+    const endpoint = await startEndpoint()
     const node = recordingNode()
-    for (const { hook } of commands) {
-      const run = await runHook({ dataDir: pluginData(), shellCommand: hook.command, input: JSON.stringify(postToolUseFailure), path: node.path })
-      expect(run.code).toBe(0)
-      expect(run.stdout + run.stderr).toBe('')
+    const unmonitored = [pluginDirs(), pluginDirs({ port: endpoint.port, token: 't', pid: process.pid }, { savedSession: false })]
+    for (const dirs of unmonitored) {
+      for (const { hook } of commands) {
+        const run = await runHook({ dirs, shellCommand: hook.command, input: JSON.stringify(postToolUseFailure), path: node.path })
+        expect(run.code).toBe(0)
+        expect(run.stdout + run.stderr).toBe('')
+      }
     }
     expect(node.starts()).toEqual([])
+    expect(endpoint.received).toEqual([])
   })
 
   it('starts the forwarder for a monitored session, which delivers the event', async () => {
@@ -253,7 +282,7 @@ describe('hooks/hooks.json', () => {
     const node = recordingNode()
     const { hook } = commands.find((c) => c.event === 'SessionEnd')!
     const input = JSON.stringify({ session_id: 'session-1', hook_event_name: 'SessionEnd', reason: 'other' })
-    const run = await runHook({ dataDir: monitored(endpoint), shellCommand: hook.command, input, path: node.path })
+    const run = await runHook({ dirs: monitored(endpoint), shellCommand: hook.command, input, path: node.path })
     expect(run.code).toBe(0)
     expect(node.starts()).toEqual([FORWARDER])
     expect(endpoint.received.map((r) => r.body)).toEqual([input])
