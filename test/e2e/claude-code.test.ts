@@ -2,10 +2,10 @@ import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { claudeCli, claudeHome } from '../support/claude-cli.js'
 import { useTestDatabase } from '../support/db.js'
-import { inOrder, toolNames, toolResults, userText, type MessagesRequest } from '../support/messages-api.js'
+import { inOrder } from '../support/messages-api.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
-import { explain, hookResponses, pairedPerson, recordingNode, runSession, tool } from './session.js'
+import { explain, failingCommandScenario, FAILING_COMMAND, hookResponses, pairedPerson, quietSessionScenario, recordingNode, runSession } from './session.js'
 
 /**
  * The plugin loaded by the real Claude Code CLI (`claude -p --plugin-dir <checkout>`), its model a
@@ -19,7 +19,7 @@ const checkout = resolve('.')
 const FORWARDER = resolve('hooks/forward.js')
 const MCP_SERVER = resolve('dist/mcp/main.js')
 
-describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', () => {
+describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { timeout: 60_000 }, () => {
   const db = useTestDatabase()
   let twilio: TwilioEndpoint
   let server: TestServer
@@ -40,49 +40,17 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', () 
     return textsTo(phone)
   }
 
-  function expectStarted(request: MessagesRequest) {
-    const [started] = toolResults(request)
-    if (!started || started.isError) throw new Error(`sms_start failed: ${started?.text ?? JSON.stringify(request.messages.at(-1))}`)
-  }
-
   it('texts the error of a failing Bash command in a monitored session, with its description', async () => {
     const home = claudeHome()
     const { phone } = await pairedPerson(db.sql, server, home)
     const node = recordingNode()
-    let errorText: string | undefined
-    const run = await runSession({
-      bin,
-      home,
-      server,
-      node,
-      pluginDir: checkout,
-      prompt: '/sms-notifier:sms-start Migrate the billing database',
-      allowedTools: [tool('sms_start'), 'Bash'],
-      script: inOrder(
-        (request) => {
-          if (!toolNames(request).includes(tool('sms_start'))) throw new Error(`sms_start is not offered: ${toolNames(request).join(', ')}`)
-          // The command expanded into its instruction, arguments included.
-          if (!userText(request).includes('set to "Migrate the billing database"')) throw new Error(`/sms-start did not expand: ${userText(request)}`)
-          // /sms-start expanded into its instruction, arguments included.
-          if (!JSON.stringify(request.messages).includes('set to \\"Migrate the billing database\\"')) throw new Error(`/sms-start did not expand: ${JSON.stringify(request.messages).slice(0, 2000)}`)
-          return [{ type: 'tool_use', name: tool('sms_start'), input: { description: 'Migrate the billing database' } }]
-        },
-        (request) => {
-          expectStarted(request)
-          return [{ type: 'tool_use', name: 'Bash', input: { command: 'ls /no/such/billing-dump', description: 'Find the billing dump' } }]
-        },
-        async (request) => {
-          expect(toolResults(request)[0]?.isError).toBe(true)
-          // The model carries on only once the text is out: the session's end cannot race the error.
-          errorText = (await textsArrive(phone, 1))[0]
-          return 'The billing dump is missing.'
-        },
-      ),
-    })
+    const scenario = failingCommandScenario('Migrate the billing database', async () => (await textsArrive(phone, 1))[0]!)
+    const run = await runSession({ bin, home, server, node, pluginDir: checkout, ...scenario })
     expect(run.code, explain(run)).toBe(0)
-    expect(errorText).toContain('⚠️')
-    expect(errorText).toContain('"Migrate the billing database"')
-    expect(errorText).toMatch(/Error: .*No such file or directory/)
+    const text = scenario.errorText()
+    expect(text).toContain('⚠️')
+    expect(text).toContain('"Migrate the billing database"')
+    expect(text).toMatch(/Error: .*No such file or directory/)
     expect(node.scripts()).toContain(MCP_SERVER)
     expect(node.scripts()).toContain(FORWARDER)
     expect(hookResponses(run).find((h) => h.event === 'PostToolUseFailure')).toMatchObject({ exitCode: 0, outcome: 'success', stdout: '' })
@@ -91,22 +59,7 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', () 
   it('texts "done" when a monitored session ends', async () => {
     const home = claudeHome()
     const { phone } = await pairedPerson(db.sql, server, home)
-    const run = await runSession({
-      bin,
-      home,
-      server,
-      node: recordingNode(),
-      pluginDir: checkout,
-      prompt: '/sms-notifier:sms-start Write the release notes',
-      allowedTools: [tool('sms_start')],
-      script: inOrder(
-        () => [{ type: 'tool_use', name: tool('sms_start'), input: { description: 'Write the release notes' } }],
-        (request) => {
-          expectStarted(request)
-          return 'Release notes written.'
-        },
-      ),
-    })
+    const run = await runSession({ bin, home, server, node: recordingNode(), pluginDir: checkout, ...quietSessionScenario('Write the release notes') })
     expect(run.code, explain(run)).toBe(0)
     const [done] = await textsArrive(phone, 1)
     expect(done).toContain('✅')
@@ -127,7 +80,7 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', () 
       prompt: 'Find the billing dump',
       allowedTools: ['Bash'],
       script: inOrder(
-        () => [{ type: 'tool_use', name: 'Bash', input: { command: 'ls /no/such/billing-dump', description: 'Find the billing dump' } }],
+        () => [{ type: 'tool_use', name: 'Bash', input: { command: FAILING_COMMAND, description: 'Find the billing dump' } }],
         () => 'The billing dump is missing.',
       ),
     })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { maskPhone } from '../../server/phone.js'
 import { claudeEnv, runClaude, type ClaudeHome, type ClaudeRun } from '../support/claude-cli.js'
-import { startMessagesApi, type Script } from '../support/messages-api.js'
+import { inOrder, startMessagesApi, toolNames, toolResults, userText, type MessagesRequest, type Script } from '../support/messages-api.js'
 import type { TestServer } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
@@ -88,4 +88,58 @@ export async function runSession(opts: {
 /** Why a run went wrong, for assertion messages. */
 export function explain(run: ClaudeRun & { apiFailures: Error[] }): string {
   return [`exit ${run.code}`, ...run.apiFailures.map((e) => `scripted model: ${e.message}`), run.stderr.slice(-2000), run.stdout.slice(-3000)].join('\n')
+}
+
+export const FAILING_COMMAND = 'ls /no/such/billing-dump'
+
+function expectStarted(request: MessagesRequest) {
+  const [started] = toolResults(request)
+  if (!started || started.isError) throw new Error(`sms_start failed: ${started?.text ?? JSON.stringify(request.messages.at(-1))}`)
+}
+
+/**
+ * Scenario: the person starts monitoring with /sms-notifier:sms-start, then a Bash command fails. The
+ * scripted model answers the failure only once `errorTextArrives` resolves, so the session cannot end
+ * before the text is out, and nothing is slept on.
+ */
+export function failingCommandScenario(description: string, errorTextArrives: () => Promise<string>) {
+  let errorText: string | undefined
+  const script = inOrder(
+    (request) => {
+      if (!toolNames(request).includes(tool('sms_start'))) throw new Error(`sms_start is not offered: ${toolNames(request).join(', ')}`)
+      // The command expanded into its instruction, arguments included.
+      if (!userText(request).includes(`set to "${description}"`)) throw new Error(`/sms-start did not expand: ${userText(request)}`)
+      return [{ type: 'tool_use', name: tool('sms_start'), input: { description } }]
+    },
+    (request) => {
+      expectStarted(request)
+      return [{ type: 'tool_use', name: 'Bash', input: { command: FAILING_COMMAND, description: 'Find the billing dump' } }]
+    },
+    async (request) => {
+      if (!toolResults(request)[0]?.isError) throw new Error(`the command was expected to fail: ${JSON.stringify(toolResults(request))}`)
+      errorText = await errorTextArrives()
+      return 'The billing dump is missing.'
+    },
+  )
+  return {
+    script,
+    prompt: `/${PLUGIN}:sms-start ${description}`,
+    allowedTools: [tool('sms_start'), 'Bash'],
+    errorText: () => errorText,
+  }
+}
+
+/** Scenario: monitoring starts, the turn ends without trouble, and the session is over. */
+export function quietSessionScenario(description: string) {
+  return {
+    script: inOrder(
+      () => [{ type: 'tool_use', name: tool('sms_start'), input: { description } }],
+      (request) => {
+        expectStarted(request)
+        return 'Release notes written.'
+      },
+    ),
+    prompt: `/${PLUGIN}:sms-start ${description}`,
+    allowedTools: [tool('sms_start')],
+  }
 }
