@@ -118,6 +118,8 @@ export const EventDetails = z
     hook_event_name: z.string().max(100).optional(),
     reason: z.string().max(200).optional(),
     turn_duration_ms: z.number().nonnegative().optional(),
+    /** waiting: how long nobody answered (the text says "N min idle"; 10 when absent). */
+    idle_ms: z.number().nonnegative().optional(),
   })
   .catchall(z.unknown())
 

@@ -1,16 +1,19 @@
 import express, { type Express, type Router } from 'express'
 import type { Sql } from 'postgres'
-import { createAccessTokens } from './auth/access-tokens.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import { errorHandler, notFound } from './http/errors.js'
 import { DEFAULT_IP_RATE_LIMIT, ipRateLimit } from './http/ip-rate-limit.js'
 import { requestContext } from './http/request-context.js'
+import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
 import { DEFAULT_PAIRING_SEND_LIMITS, type PairingSendLimits } from './pairing/send-limits.js'
 import { authRouter } from './routes/auth.js'
 import { healthRouter } from './routes/health.js'
 import { loginRouter } from './routes/login.js'
+import { sessionsRouter } from './routes/sessions.js'
+import { twilioRouter } from './routes/twilio.js'
+import { createNotifier, type Notifier } from './sms/notifier.js'
 import type { SmsSender } from './sms/sender.js'
 
 export interface AppDeps {
@@ -19,6 +22,8 @@ export interface AppDeps {
   sms: SmsSender
   clock: Clock
   log: Logger
+  /** Turns session events into texts; built from the other deps when absent (startServer shares one with the sweeper). */
+  notifier?: Notifier
   /** Extra routers mounted before the 404 handler (tests use this to exercise the error handler). */
   extraRoutes?: Router[]
   /**
@@ -30,6 +35,8 @@ export interface AppDeps {
   pairingLimits?: Partial<PairingSendLimits>
 }
 
+const EVENTS_PATH = /^\/sessions\/[^/]+\/events$/
+
 /** The whole HTTP surface; every dependency is passed in, so tests build as many apps as they like. */
 export function createApp(deps: AppDeps): Express {
   const { config, sql, sms, clock, log } = deps
@@ -40,11 +47,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(log))
   app.use(
     ipRateLimit({
-      limit: deps.ipRateLimit?.limit ?? DEFAULT_IP_RATE_LIMIT.limit,
+      limit: deps.ipRateLimit?.limit ?? config.ipRateLimitPerMinute,
       windowMs: deps.ipRateLimit?.windowMs ?? DEFAULT_IP_RATE_LIMIT.windowMs,
       clock,
       // Health checks come from load balancers; Twilio's webhooks are signed and come in bursts.
-      exempt: (req) => req.path === '/healthz' || req.path.startsWith('/twilio/'),
+      // Events have their own limit (1 text per 30 min per user and type) and their own 429 answer
+      // ({sms_sent, rate_limited, next_allowed_at, retry_after}), which a per-address 429 would break.
+      exempt: (req) => req.path === '/healthz' || req.path.startsWith('/twilio/') || EVENTS_PATH.test(req.path),
     }),
   )
   app.use(express.json({ limit: '64kb', strict: false }))
@@ -64,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps))
   app.use(loginRouter({ pairing }))
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
+  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier }))
+  app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset }))
   for (const router of deps.extraRoutes ?? []) app.use(router)
 
   app.use(notFound)

@@ -7,6 +7,8 @@ import type { Config } from './config.js'
 import { connectDatabase, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
+import { createSweeper } from './monitoring/sweeper.js'
+import { createNotifier } from './sms/notifier.js'
 import { createConsoleTransport } from './sms/console.js'
 import { createSmsSender } from './sms/sender.js'
 import { createTwilioTransport } from './sms/twilio.js'
@@ -26,7 +28,7 @@ export function createTransport(config: Config, log: Logger): SmsTransport {
 }
 
 /** Everything `npm start` does, minus signal handling: database, migrations, transport, HTTP. */
-export async function startServer(config: Config, log: Logger, opts: { clock?: Clock } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, opts: { clock?: Clock; sweepIntervalMs?: number } = {}): Promise<RunningServer> {
   const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
   try {
     const applied = await migrate(db.sql)
@@ -34,9 +36,14 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
     const transport = createTransport(config, log)
     if (transport.name === 'console') log.warn('Twilio is not configured: texts are written to this log and the dashboard outbox instead of being sent')
     const sms = createSmsSender({ sql: db.sql, transport, log, pepper: config.pepper, statusCallbackUrl: config.twilio ? `${config.publicUrl}/twilio/status` : undefined })
-    const app = createApp({ config, sql: db.sql, sms, clock: opts.clock ?? systemClock, log })
+    const clock = opts.clock ?? systemClock
+    const notifier = createNotifier({ sql: db.sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
+    const app = createApp({ config, sql: db.sql, sms, clock, log, notifier })
+    // Stale sessions and ended pauses; safe to run in every server process on one database.
+    const sweeper = createSweeper({ sql: db.sql, clock, log, notifier })
     const http = app.listen(config.port, config.host)
     await once(http, 'listening')
+    sweeper.start(opts.sweepIntervalMs ?? 10_000)
     http.keepAliveTimeout = 65_000
     const { port } = http.address() as AddressInfo
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -55,6 +62,7 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
           const force = setTimeout(() => http.closeAllConnections(), 5_000)
           await closed
           clearTimeout(force)
+          await sweeper.stop()
           await db.close()
         })()),
     }

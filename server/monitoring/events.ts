@@ -1,0 +1,93 @@
+import type { Sql } from 'postgres'
+import type { HeldSummary } from '../sms/format.js'
+import type { AlertType } from '../sms/policy.js'
+
+/** What became of an event. */
+export type EventOutcome = 'pending' | 'sent' | 'rate_limited' | 'paused' | 'opted_out' | 'disabled' | 'undeliverable' | 'send_failed'
+
+/** Outcomes that leave an event "held": the user has not heard of it yet and the next text says so. */
+export const HELD_OUTCOMES: EventOutcome[] = ['rate_limited', 'paused', 'send_failed']
+
+/** The first answer to an event, replayed when the same event_id comes again. */
+export interface StoredAnswer {
+  status: number
+  body: Record<string, unknown>
+}
+
+export interface StoredEvent {
+  id: string
+  outcome: EventOutcome
+  answer: StoredAnswer | null
+  receivedAt: Date
+}
+
+type EventRow = { id: string; outcome: EventOutcome; response_status: number | null; response_body: Record<string, unknown> | null; received_at: Date }
+const toEvent = (r: EventRow): StoredEvent => ({
+  id: r.id,
+  outcome: r.outcome,
+  answer: r.response_status === null ? null : { status: r.response_status, body: r.response_body ?? {} },
+  receivedAt: r.received_at,
+})
+
+/**
+ * Stores an event as pending. Returns undefined when this session already has an event with the
+ * same event_id (unique (session_id, event_id)): the caller then replays that event's answer.
+ */
+export async function recordEvent(
+  sql: Sql,
+  e: { sessionId: string; userId: string; eventId?: string | null; type: AlertType; occurredAt: Date; receivedAt: Date; details: Record<string, unknown> },
+): Promise<StoredEvent | undefined> {
+  const [row] = await sql<EventRow[]>`
+    insert into session_events (session_id, user_id, event_id, event_type, occurred_at, received_at, details)
+    values (${e.sessionId}, ${e.userId}, ${e.eventId ?? null}, ${e.type}, ${e.occurredAt}, ${e.receivedAt}, ${sql.json(e.details as never)})
+    on conflict (session_id, event_id) do nothing
+    returning id, outcome, response_status, response_body, received_at`
+  return row ? toEvent(row) : undefined
+}
+
+export async function findEvent(sql: Sql, sessionId: string, eventId: string): Promise<StoredEvent | undefined> {
+  const [row] = await sql<EventRow[]>`
+    select id, outcome, response_status, response_body, received_at from session_events where session_id = ${sessionId} and event_id = ${eventId}`
+  return row ? toEvent(row) : undefined
+}
+
+/**
+ * Takes over an event whose earlier handling produced no answer: the send failed for a reason worth
+ * retrying, or the process handling it died (pending for longer than `staleAfterMs`). Compare-and-set,
+ * so of two retries arriving together only one handles it.
+ */
+export async function reclaimEvent(sql: Sql, id: string, now: Date, staleAfterMs: number): Promise<boolean> {
+  const rows = await sql`
+    update session_events set outcome = 'pending', received_at = ${now}
+    where id = ${id} and response_status is null and summarised_at is null
+      and (outcome = 'send_failed' or (outcome = 'pending' and received_at < ${new Date(now.getTime() - staleAfterMs)}))
+    returning id`
+  return rows.length === 1
+}
+
+export async function settleEvent(sql: Sql, id: string, s: { outcome: EventOutcome; smsId?: string | null; answer?: StoredAnswer | null }): Promise<void> {
+  await sql`
+    update session_events
+    set outcome = ${s.outcome}, sms_id = ${s.smsId ?? null},
+        response_status = ${s.answer?.status ?? null}, response_body = ${s.answer ? sql.json(s.answer.body as never) : null}
+    where id = ${id}`
+}
+
+/** Held events of a user not told about yet, of the given types (all types when omitted). */
+export async function heldEvents(sql: Sql, userId: string, opts: { types?: AlertType[]; excludeId?: string } = {}): Promise<{ ids: string[]; summary: HeldSummary | null }> {
+  const rows = await sql<{ id: string; event_type: AlertType; received_at: Date }[]>`
+    select id, event_type, received_at from session_events
+    where user_id = ${userId} and summarised_at is null and outcome in ${sql(HELD_OUTCOMES)}
+      ${opts.types ? sql`and event_type in ${sql(opts.types)}` : sql``}
+      ${opts.excludeId ? sql`and id <> ${opts.excludeId}` : sql``}
+    order by received_at`
+  if (!rows.length) return { ids: [], summary: null }
+  const counts: HeldSummary['counts'] = {}
+  for (const r of rows) counts[r.event_type] = (counts[r.event_type] ?? 0) + 1
+  return { ids: rows.map((r) => r.id), summary: { counts, since: rows[0]!.received_at } }
+}
+
+export async function markSummarised(sql: Sql, ids: string[], at: Date, smsId: string | null): Promise<void> {
+  if (!ids.length) return
+  await sql`update session_events set summarised_at = ${at}, summary_sms_id = ${smsId} where id in ${sql(ids)} and summarised_at is null`
+}

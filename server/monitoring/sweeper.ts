@@ -1,0 +1,71 @@
+import type { Sql } from 'postgres'
+import type { Clock } from '../clock.js'
+import type { Logger } from '../log.js'
+import type { Notifier } from '../sms/notifier.js'
+import { claimExpiredPauses } from '../sms/subscription.js'
+import { claimStaleSessions } from './sessions.js'
+
+export interface SweepResult {
+  /** Sessions this sweep marked stale (each is claimed by exactly one server process). */
+  stale: string[]
+  wentDarkTexts: number
+  /** Users whose pause ran out and who got one summary text. */
+  digests: number
+}
+
+export interface Sweeper {
+  /** One pass; tests call it directly with a manual clock. */
+  sweep(): Promise<SweepResult>
+  start(intervalMs: number): void
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void>
+}
+
+/**
+ * Background duties of the server: sessions that stopped sending heartbeats go stale and get one
+ * "went dark" text; pauses that ran out get their summary when no other text has sent it.
+ */
+export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notifier: Notifier }): Sweeper {
+  const { sql, clock, log, notifier } = deps
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> | undefined
+
+  async function sweep(): Promise<SweepResult> {
+    const result: SweepResult = { stale: [], wentDarkTexts: 0, digests: 0 }
+    for (const session of await claimStaleSessions(sql, clock.now())) {
+      result.stale.push(session.id)
+      try {
+        const delivery = await notifier.notifyWentDark(session)
+        if (delivery.kind === 'sent') result.wentDarkTexts++
+      } catch (err) {
+        log.error({ err, monitoring_id: session.id }, 'could not send the went-dark text')
+      }
+    }
+    for (const userId of await claimExpiredPauses(sql, clock.now())) {
+      try {
+        if (await notifier.sendPauseDigest(userId)) result.digests++
+      } catch (err) {
+        log.error({ err, user_id: userId }, 'could not send the end-of-pause summary')
+      }
+    }
+    return result
+  }
+
+  return {
+    sweep,
+    start(intervalMs) {
+      if (timer) return
+      timer = setInterval(() => {
+        running ??= sweep()
+          .catch((err) => log.error({ err }, 'sweep failed'))
+          .finally(() => (running = undefined))
+      }, intervalMs)
+      timer.unref()
+    },
+    async stop() {
+      clearInterval(timer)
+      timer = undefined
+      await running
+    },
+  }
+}

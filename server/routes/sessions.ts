@@ -1,0 +1,88 @@
+import { Router } from 'express'
+import type { Sql } from 'postgres'
+import { EventRequest, HeartbeatRequest, StartSessionRequest, StopRequest } from '../../contract/api.js'
+import { requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
+import type { Clock } from '../clock.js'
+import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
+import { requireSessionToken } from '../monitoring/session-auth.js'
+import { recordHeartbeat, SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
+import type { Notifier } from '../sms/notifier.js'
+import { redactSecrets } from '../sms/redact.js'
+
+/** POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). */
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier }): Router {
+  const { sql, clock, notifier } = deps
+  const router = Router()
+  const sessionAuth = requireSessionToken(sql)
+
+  router
+    .route('/sessions/start')
+    .post(requireAccessToken(deps.accessTokens), async (req, res) => {
+      const body = parseOr400(StartSessionRequest, req.body)
+      const now = clock.now()
+      try {
+        const { session, token } = await startSession(sql, {
+          userId: req.user!.id,
+          claudeSessionId: body.claude_session_id,
+          // Shown in every text, STATUS reply and the dashboard: no secret is kept, even one typed by mistake.
+          description: redactSecrets(body.description),
+          hostname: body.hostname,
+          project: body.project,
+          heartbeatIntervalMs: body.heartbeat_interval_ms,
+          startedAt: body.started_at ? new Date(body.started_at) : now,
+          now,
+        })
+        req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
+        res.json({ session_token: token, monitoring_id: session.id })
+      } catch (e) {
+        if (!(e instanceof SessionConflict)) throw e
+        throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
+      }
+    })
+    .all(methodNotAllowed(['POST']))
+
+  router
+    .route('/sessions/:monitoring_id/events')
+    .post(sessionAuth, async (req, res) => {
+      const event = parseOr400(EventRequest, req.body)
+      const session = req.monitoringSession!
+      // An event proves the session is alive, as a heartbeat does (and revives a stale one).
+      await recordHeartbeat(sql, session.id, clock.now())
+      const answer = await notifier.handleEvent(session, event)
+      if (answer.status === 429) {
+        res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
+        res.status(429).json({ ...answer.body, request_id: req.requestId })
+        return
+      }
+      res.status(answer.status).json(answer.body)
+    })
+    .all(methodNotAllowed(['POST']))
+
+  router
+    .route('/sessions/:monitoring_id/heartbeat')
+    .post(sessionAuth, async (req, res) => {
+      const body = parseOr400(HeartbeatRequest, req.body)
+      const alive = await recordHeartbeat(sql, req.monitoringSession!.id, clock.now(), body.last_activity ? new Date(body.last_activity) : null)
+      if (!alive) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-start.')
+      res.json({ status: 'active', monitoring: true })
+    })
+    .all(methodNotAllowed(['POST']))
+
+  router
+    .route('/sessions/:monitoring_id/stop')
+    .post(sessionAuth, async (req, res) => {
+      const body = parseOr400(StopRequest, req.body ?? {})
+      const session = req.monitoringSession!
+      const now = clock.now()
+      // The client's clock may be off: ended_at is kept only between the start and now.
+      const claimed = body.ended_at ? new Date(body.ended_at) : now
+      const endedAt = new Date(Math.min(now.getTime(), Math.max(session.startedAt.getTime(), claimed.getTime())))
+      const stopped = await stopSession(sql, session.id, { reason: body.reason, finalState: body.final_state, endedAt })
+      if (!stopped) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has already stopped.')
+      req.log.info({ monitoring_id: session.id, reason: body.reason }, 'monitoring stopped')
+      res.json({ stopped: true, session_summary: await sessionSummary(sql, stopped, endedAt) })
+    })
+    .all(methodNotAllowed(['POST']))
+
+  return router
+}
