@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -42,8 +42,17 @@ function publishedRepository(): string {
   return join(base, 'claude-sms-notifier.git')
 }
 
-async function claudeCommand(home: ClaudeHome, args: string[]) {
-  const run = await runClaude(bin, args, { env: claudeEnv(home, 'http://127.0.0.1:9'), cwd: home.project })
+/** An `npm` first on PATH that records each start and fails at once, instead of reaching a registry. */
+function recordingNpm(): { path: string; runs: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-npm-'))
+  const log = join(dir, 'runs.log')
+  writeFileSync(join(dir, 'npm'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "${log}"\nexit 1\n`)
+  chmodSync(join(dir, 'npm'), 0o755)
+  return { path: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, runs: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []) }
+}
+
+async function claudeCommand(home: ClaudeHome, args: string[], extraEnv: Record<string, string> = {}) {
+  const run = await runClaude(bin, args, { env: claudeEnv(home, 'http://127.0.0.1:9', extraEnv), cwd: home.project })
   expect(run.code, `claude ${args.join(' ')}\n${run.stdout}\n${run.stderr}`).toBe(0)
   return `${run.stdout}\n${run.stderr}`
 }
@@ -66,9 +75,11 @@ describe.skipIf(!bin)('the plugin installed from a marketplace', () => {
     const home = claudeHome()
     const repository = await serveGitRepository(publishedRepository())
     await claudeCommand(home, ['plugin', 'marketplace', 'add', repository.url]).finally(() => repository.close())
-    const installed = await claudeCommand(home, ['plugin', 'install', `${PLUGIN}@${MARKETPLACE}`])
+    const npm = recordingNpm()
+    const installed = await claudeCommand(home, ['plugin', 'install', `${PLUGIN}@${MARKETPLACE}`], { PATH: npm.path })
     expect(installed).toMatch(/Successfully installed plugin/)
-    expect(installed).not.toMatch(/dependenc/i)
+    // package.json's empty "overrides" makes Claude Code skip `npm ci` in its copy (see README).
+    expect(npm.runs()).toEqual([])
 
     const versions = join(home.home, '.claude', 'plugins', 'cache', MARKETPLACE, PLUGIN)
     const [version] = readdirSync(versions)
