@@ -46508,6 +46508,10 @@ async function shutdown(why) {
   stopping = true;
   log.info({ why }, "shutting down");
   monitor.pause();
+  await Promise.race([
+    monitor.handleHook({ hook_event_name: "SessionEnd", session_id: claudeSessionId, reason: "exit" }).catch((e) => log.warn({ err: e }, "could not record the end of the session")),
+    new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS / 3))
+  ]);
   const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, "last flush failed"));
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))]);
   outbox.close();
