@@ -21,7 +21,7 @@ export function ratioRow(row: Omit<Row, 'ratio'> & { baseline: NonNullable<Row['
 }
 
 export function formatTable(rows: Row[]): string {
-  const header = ['metric', 'median (min–max)', 'baseline median', 'ratio', 'target', 'met']
+  const header = ['metric', 'median (min–max)', 'baseline median', 'ratio', 'target', 'met', 'note']
   const lines = rows.map((r) => [
     `${r.section}: ${r.metric}`,
     `${round(r.value.median)} ${r.unit} (${round(r.value.min)}–${round(r.value.max)}, n=${r.value.n})`,
@@ -29,6 +29,7 @@ export function formatTable(rows: Row[]): string {
     r.ratio !== undefined ? `${r.ratio}x` : '',
     r.target ?? '',
     r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+    r.note ?? '',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
