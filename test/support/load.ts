@@ -69,7 +69,7 @@ export function driveSessions(baseUrl: () => string, sessions: LoadSession[], op
       })
       return { status: res.status, text: await res.text() }
     } catch (e) {
-      if ((e as Error).name === 'TimeoutError') throw new Error(`${path} did not answer within 20 s: a request hung`)
+      if ((e as Error).name === 'TimeoutError') throw new Error(`${path} did not answer within 20 s: a request hung`, { cause: e })
       return { status: 0, text: String((e as Error).cause ?? e) }
     }
   }
