@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(log))
   app.use(
     ipRateLimit({
-      limit: deps.ipRateLimit?.limit ?? DEFAULT_IP_RATE_LIMIT.limit,
+      limit: deps.ipRateLimit?.limit ?? config.ipRateLimitPerMinute,
       windowMs: deps.ipRateLimit?.windowMs ?? DEFAULT_IP_RATE_LIMIT.windowMs,
       clock,
       // Health checks come from load balancers; Twilio's webhooks are signed and come in bursts.
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps))
   app.use(loginRouter({ pairing }))
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
-  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset })
+  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset }))
   for (const router of deps.extraRoutes ?? []) app.use(router)

@@ -54,6 +54,14 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
     ),
+    SMS_RATE_LIMIT_MINUTES: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
+    ),
+    IP_RATE_LIMIT_PER_MINUTE: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of requests' }).int('must be a whole number').min(1, 'must be at least 1').default(100),
+    ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
@@ -82,6 +90,10 @@ export interface Config {
   /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
   pairingDailyCap: number
   smsCharset: 'unicode' | 'gsm7'
+  /** One text per this many minutes per user and alert type (DESIGN §5: 30); 0 turns the limit off. */
+  smsRateLimitMinutes: number
+  /** Requests per minute per client address on the endpoints without a limit of their own (DESIGN §5: 100). */
+  ipRateLimitPerMinute: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -144,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
     pairingDailyCap: e.PAIRING_DAILY_CAP,
     smsCharset: e.SMS_CHARSET,
+    smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
+    ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -8,13 +8,13 @@ import { RATE_LIMIT_WINDOW_MS, type AlertType } from '../sms/policy.js'
  * re-check the WHERE against the newest committed row, so exactly one of them wins.
  * Returns the slot's timestamp when won (needed to give it back), undefined when rate limited.
  */
-export async function claimTextSlot(sql: Sql, userId: string, type: AlertType, now: Date): Promise<Date | undefined> {
+export async function claimTextSlot(sql: Sql, userId: string, type: AlertType, now: Date, windowMs = RATE_LIMIT_WINDOW_MS): Promise<Date | undefined> {
   const [row] = await sql<{ last_sent_at: Date }[]>`
     insert into sms_rate_limit as r (user_id, event_type, last_sent_at)
     values (${userId}, ${type}, ${now})
     on conflict (user_id, event_type) do update
       set last_sent_at = excluded.last_sent_at
-      where r.last_sent_at <= excluded.last_sent_at - make_interval(secs => ${RATE_LIMIT_WINDOW_MS / 1000})
+      where r.last_sent_at <= excluded.last_sent_at - make_interval(secs => ${windowMs / 1000})
     returning last_sent_at`
   return row?.last_sent_at
 }

@@ -19,6 +19,8 @@ export interface NotifierDeps {
   clock: Clock
   log: Logger
   charset: Charset
+  /** One text per this window per user and alert type (default 30 minutes; SMS_RATE_LIMIT_MINUTES). */
+  rateLimitWindowMs?: number
   /** How long a repeated event_id waits for the first request's answer before a 409 (default 8 s). */
   duplicateWaitMs?: number
 }
@@ -55,9 +57,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const decision = decide(type, recipient, now)
     if (!decision.text) return decision.reason === 'paused' ? { kind: 'paused', until: decision.until } : { kind: 'not_sent', reason: decision.reason }
 
-    const won = await claimTextSlot(sql, recipient.id, type, now)
+    const won = await claimTextSlot(sql, recipient.id, type, now, deps.rateLimitWindowMs)
     if (!won) {
-      const { nextAllowedAt, retryAfterSeconds } = rateLimitedUntil((await lastTextAt(sql, recipient.id, type)) ?? now, now)
+      const { nextAllowedAt, retryAfterSeconds } = rateLimitedUntil((await lastTextAt(sql, recipient.id, type)) ?? now, now, deps.rateLimitWindowMs)
       return { kind: 'rate_limited', nextAllowedAt, retryAfterSeconds }
     }
     // The first text after a pause ran out tells about everything held during it; otherwise about

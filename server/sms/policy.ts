@@ -30,8 +30,8 @@ export function decide(type: AlertType, recipient: RecipientState, now: Date): D
 }
 
 /** The answer to a rate-limited event: when the next text of this type may go out. */
-export function rateLimitedUntil(lastSentAt: Date, now: Date): { nextAllowedAt: Date; retryAfterSeconds: number } {
-  const nextAllowedAt = new Date(lastSentAt.getTime() + RATE_LIMIT_WINDOW_MS)
+export function rateLimitedUntil(lastSentAt: Date, now: Date, windowMs = RATE_LIMIT_WINDOW_MS): { nextAllowedAt: Date; retryAfterSeconds: number } {
+  const nextAllowedAt = new Date(lastSentAt.getTime() + windowMs)
   return { nextAllowedAt, retryAfterSeconds: Math.max(1, Math.ceil((nextAllowedAt.getTime() - now.getTime()) / 1000)) }
 }
 

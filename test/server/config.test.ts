@@ -23,7 +23,7 @@ function failure(env: Record<string, string>): string {
 describe('server configuration', () => {
   it('runs with nothing set: 127.0.0.1:8787, embedded database, console texts', () => {
     const config = loadConfig({ DATA_DIR: dataDir() })
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8787, databaseUrl: undefined, twilio: undefined, publicUrl: 'http://127.0.0.1:8787', allowedCountryCodes: ['+1'] })
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8787, databaseUrl: undefined, twilio: undefined, publicUrl: 'http://127.0.0.1:8787', allowedCountryCodes: ['+1'], smsRateLimitMinutes: 30, ipRateLimitPerMinute: 100 })
   })
 
   it('names the variable and what it expects when JWT_SECRET is too short', () => {
@@ -40,6 +40,8 @@ describe('server configuration', () => {
     [{ ALLOWED_COUNTRY_CODES: '1,44' }, /^Invalid configuration: ALLOWED_COUNTRY_CODES\.0 must be calling codes/],
     [{ SMS_CHARSET: 'ascii' }, /^Invalid configuration: SMS_CHARSET must be "unicode" or "gsm7"/],
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL must be one of/],
+    [{ SMS_RATE_LIMIT_MINUTES: '-1' }, /^Invalid configuration: SMS_RATE_LIMIT_MINUTES must be 0 or more/],
+    [{ IP_RATE_LIMIT_PER_MINUTE: 'lots' }, /^Invalid configuration: IP_RATE_LIMIT_PER_MINUTE must be a number of requests/],
     [{ TWILIO_ACCOUNT_SID: 'AC123' }, /^Invalid configuration: TWILIO_ACCOUNT_SID must look like AC/],
     [{ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}` }, /^Invalid configuration: TWILIO_AUTH_TOKEN is required/],
     [{ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't' }, /TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required/],

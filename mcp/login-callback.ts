@@ -1,0 +1,85 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from './log.js'
+
+/**
+ * The loopback listener of the browser pairing flow: the server's /login page redirects the browser
+ * to http://127.0.0.1:<port>/callback?temp_token=&phone=&state= (DESIGN §5). It takes exactly one
+ * request carrying our state, ignores every other one (a page elsewhere cannot plant a token), and
+ * closes after that success or after ttlMs.
+ */
+export interface LoginCallback {
+  callbackUri: string
+  /** The received temp token, once the browser came back. */
+  result(): { temp_token: string; phone: string } | undefined
+  /** Resolves with the result, or undefined when the listener closed or timeoutMs passed first. */
+  wait(timeoutMs: number): Promise<{ temp_token: string; phone: string } | undefined>
+  /** False once it took its one callback or its time ran out. */
+  isOpen(): boolean
+  close(): void
+}
+
+const page = (title: string, text: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
+  `<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head>` +
+  `<body><h1>${title}</h1><p>${text}</p></body></html>`
+
+export async function startLoginCallback(opts: { state: string; ttlMs: number; log: Logger }): Promise<LoginCallback> {
+  let received: { temp_token: string; phone: string } | undefined
+  let closed = false
+  const waiters = new Set<() => void>()
+  const wake = () => {
+    for (const w of waiters) w()
+    waiters.clear()
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const state = url.searchParams.get('state')
+    const tempToken = url.searchParams.get('temp_token')
+    if (req.method !== 'GET' || url.pathname !== '/callback' || received || state !== opts.state || !tempToken) {
+      res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
+      res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-setup again.'))
+      return
+    }
+    received = { temp_token: tempToken, phone: url.searchParams.get('phone') ?? '' }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
+    res.end(page('Check your phone', 'A 6-digit code is on its way by text. Back in Claude Code, run <code>/sms-pair &lt;code&gt;</code>. You can close this tab.'))
+    opts.log.info('pairing callback received')
+    close()
+  })
+
+  function close() {
+    if (closed) return
+    closed = true
+    clearTimeout(ttl)
+    server.close()
+    wake()
+  }
+
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const ttl = setTimeout(close, opts.ttlMs)
+  ttl.unref()
+  const { port } = server.address() as AddressInfo
+
+  return {
+    callbackUri: `http://127.0.0.1:${port}/callback`,
+    result: () => received,
+    isOpen: () => !closed,
+    wait(timeoutMs) {
+      if (received || closed) return Promise.resolve(received)
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          waiters.delete(done)
+          resolve(received)
+        }
+        const timer = setTimeout(done, timeoutMs)
+        waiters.add(done)
+      })
+    },
+    close,
+  }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+import { randomUUID } from 'node:crypto'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import open from 'open'
+import { createApi } from './api.js'
+import { createAuth } from './auth.js'
+import { loadMcpConfig } from './config.js'
+import { removeRunFile, runFilePath, startHookEndpoint, writeRunFile } from './hook-endpoint.js'
+import { createMcpLogger } from './log.js'
+import { createMonitor } from './monitor.js'
+import { createOutbox, defaultRetryPolicy } from './outbox.js'
+import { ensurePrivateDir, storePaths } from './store.js'
+import { refusal, type ToolAnswer } from './tools/answer.js'
+import type { ToolContext } from './tools/context.js'
+import * as logout from './tools/logout.js'
+import * as pair from './tools/pair.js'
+import * as setup from './tools/setup.js'
+import * as start from './tools/start.js'
+import * as status from './tools/status.js'
+import * as stop from './tools/stop.js'
+
+/** Claude Code sends SIGINT and moves on: what is not sent by then waits in the outbox for the next process. */
+const SHUTDOWN_FLUSH_MS = 900
+const AUTH_CHECK_MS = 60 * 60_000
+
+const config = loadMcpConfig()
+const log = createMcpLogger(config.logLevel)
+for (const problem of [config.authUrlProblem, ...config.problems].filter(Boolean)) log.warn(problem)
+
+const paths = storePaths(config.configDir)
+await ensurePrivateDir(paths.dir)
+const api = createApi()
+const auth = createAuth({ paths, api, log, authUrl: config.authUrl })
+const claudeSessionId = config.claudeSessionId ?? `unknown-${randomUUID()}`
+if (!config.claudeSessionId) log.warn('CLAUDE_CODE_SESSION_ID is not set: monitoring will not resume after a restart')
+
+// eslint-disable-next-line prefer-const -- the monitor and the outbox refer to each other
+let monitor: ReturnType<typeof createMonitor>
+const outbox = createOutbox({
+  dir: paths.outboxDir,
+  api,
+  log,
+  retry: defaultRetryPolicy(config.retryBaseMs),
+  onSettled: (entry, delivery) => monitor.recordDelivery(entry, delivery),
+})
+
+const hooks = await startHookEndpoint({ log, onEvent: (event) => monitor.handleHook(event) })
+// How the hook forwarder finds this process; events of a session nobody monitors are ignored here.
+const runFile = runFilePath(config.runDir, config.claudePid)
+await writeRunFile(runFile, {
+  port: hooks.port,
+  token: hooks.token,
+  pid: process.pid,
+  claude_pid: config.claudePid,
+  session_id_at_spawn: config.claudeSessionId ?? null,
+  started_at: new Date().toISOString(),
+})
+monitor = createMonitor({
+  paths,
+  api,
+  outbox,
+  log,
+  claudeSessionId,
+  heartbeatIntervalMs: config.heartbeatIntervalMs,
+  thresholds: { inactivityMs: config.inactivityThresholdMs, doneMs: config.doneThresholdMs },
+})
+
+const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY)
+const ctx: ToolContext = {
+  config,
+  paths,
+  api,
+  auth,
+  monitor,
+  outbox,
+  log,
+  login: {},
+  now: () => new Date(),
+  async openUrl(url) {
+    if (!config.openBrowser || config.remoteShell || !hasDisplay) return false
+    try {
+      await open(url)
+      return true
+    } catch (error) {
+      log.info({ err: error }, 'could not open a browser; the URL is in the answer')
+      return false
+    }
+  },
+}
+
+const server = new McpServer({ name: 'claude-sms-notifier', version: '0.1.0' })
+const tools = [setup, pair, start, stop, logout, status] as const
+for (const tool of tools) {
+  const run = tool.handler as (ctx: ToolContext, args: never) => Promise<ToolAnswer>
+  server.registerTool(tool.name, { description: tool.description, inputSchema: tool.inputSchema }, async (args: unknown) => {
+    let result: ToolAnswer
+    try {
+      result = await run(ctx, (args ?? {}) as never)
+    } catch (error) {
+      log.error({ err: error, tool: tool.name }, 'tool failed')
+      result = refusal([`${tool.name} failed unexpectedly: ${(error as Error).message}. The MCP server log has details.`], { error: 'internal' })
+    }
+    // "Resumed monitoring of ..." and the like: told once, with whatever the person asked next.
+    const notices = monitor.takeNotices()
+    if (notices.length) {
+      result.content.unshift({ type: 'text', text: notices.join('\n') })
+      result.structuredContent.notices = notices
+    }
+    return result
+  })
+}
+
+let stopping = false
+async function shutdown(why: string) {
+  if (stopping) return
+  stopping = true
+  log.info({ why }, 'shutting down')
+  monitor.pause()
+  const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, 'last flush failed'))
+  await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))])
+  outbox.close()
+  await removeRunFile(runFile).catch(() => undefined)
+  await hooks.close().catch(() => undefined)
+  process.exit(0)
+}
+// A bug in one timer callback must not end monitoring silently: log it and carry on (state is on disk).
+process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'))
+process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception'))
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.stdin.on('end', () => void shutdown('stdin closed'))
+process.stdin.on('close', () => void shutdown('stdin closed'))
+
+// Before the first tool call can arrive: its answer tells the person monitoring resumed.
+await monitor.resume()
+await server.connect(new StdioServerTransport())
+log.info({ claude_pid: config.claudePid, hook_port: hooks.port }, 'MCP server ready')
+
+// What a previous process (of any session of this user) could not send goes out now.
+void outbox.flush({ force: true }).catch((e) => log.error({ err: e }, 'outbox flush failed'))
+setInterval(() => void auth.fresh().catch((e) => log.warn({ err: e }, 'pairing check failed')), AUTH_CHECK_MS).unref()

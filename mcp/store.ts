@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { z } from 'zod'
+
+/**
+ * The plugin's files under ~/.config/claude-sms-notifier (DESIGN §6): directories 0700, files 0600,
+ * every write a temp file plus rename so a crash never leaves half a JSON document behind.
+ */
+export interface StorePaths {
+  dir: string
+  authFile: string
+  sessionsDir: string
+  outboxDir: string
+}
+
+export function storePaths(configDir: string): StorePaths {
+  return { dir: configDir, authFile: join(configDir, 'auth.json'), sessionsDir: join(configDir, 'sessions'), outboxDir: join(configDir, 'outbox') }
+}
+
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  // mkdir leaves an existing directory's mode alone; ours must not be readable by others.
+  await chmod(dir, 0o700)
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await ensurePrivateDir(dirname(file))
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
+    await rename(temp, file)
+  } catch (error) {
+    await rm(temp, { force: true })
+    throw error
+  }
+}
+
+/** The file's content when it exists and matches the schema; undefined when absent or unreadable. */
+export async function readJson<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    const parsed = schema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined // a corrupt file is treated as absent; the next write replaces it
+  }
+}
+
+export async function removeFile(file: string): Promise<void> {
+  await rm(file, { force: true })
+}
+
+/** Names of the *.json files in a directory (none when it does not exist), sorted. */
+export async function listJson(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+}
+
+// ---- the documents ------------------------------------------------------------------------------------
+
+const Iso = z.string()
+
+export const AuthFile = z.object({
+  server_url: z.string(),
+  access_token: z.string(),
+  expires_at: Iso,
+  phone: z.string(),
+  paired_at: Iso,
+})
+export type AuthFile = z.infer<typeof AuthFile>
+
+export const WaitingState = z.object({
+  since: Iso,
+  text: z.string().nullable(),
+  notification_type: z.string().nullable(),
+  /** A waiting text was already queued for this wait. */
+  sent: z.boolean(),
+})
+export type WaitingState = z.infer<typeof WaitingState>
+
+/** What the waiting clock and the done rule need to remember between hook events (mcp/events.ts). */
+export const ClockState = z.object({
+  turn_started_at: Iso.nullable(),
+  waiting: WaitingState.nullable(),
+})
+export type ClockState = z.infer<typeof ClockState>
+
+export const SessionFile = z.object({
+  claude_session_id: z.string(),
+  monitoring_id: z.string(),
+  session_token: z.string(),
+  server_url: z.string(),
+  description: z.string(),
+  project: z.string().nullable(),
+  hostname: z.string(),
+  started_at: Iso,
+  texts_sent: z.number().int(),
+  events_queued: z.number().int(),
+  last_event: z.object({ name: z.string(), at: Iso }).nullable(),
+  clock: ClockState,
+})
+export type SessionFile = z.infer<typeof SessionFile>
+
+export function sessionFilePath(paths: StorePaths, claudeSessionId: string): string {
+  // Session ids are uuids; anything else is made safe for a file name.
+  return join(paths.sessionsDir, `${claudeSessionId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`)
+}
