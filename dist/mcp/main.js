@@ -45857,7 +45857,7 @@ function backoffMs(attempt, policy, random = Math.random) {
 function classify(error62) {
   if (error62 instanceof ServerUnreachable) return { outcome: "retry", reason: error62.message };
   if (error62 instanceof ServerRejected) {
-    if (error62.status >= 500 || error62.status === 408 || error62.status === 429) return { outcome: "retry", reason: `${error62.status} ${error62.code}`, retryAfterMs: error62.retryAfterMs };
+    if (error62.status >= 500 || error62.status === 408 || error62.status === 409 || error62.status === 429) return { outcome: "retry", reason: `${error62.status} ${error62.code}`, retryAfterMs: error62.retryAfterMs };
     return { outcome: "rejected", reason: `${error62.status} ${error62.code}: ${error62.message}`, status: error62.status };
   }
   return { outcome: "retry", reason: error62?.message ?? String(error62) };
