@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as pause } from 'node:timers/promises'
 import type { Sql } from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql } from '../../server/db/connect.js'
 import { freePort } from '../../server/db/embedded.js'
-import { maskPhone } from '../../server/phone.js'
 import { driveSessions, type LoadSession } from '../support/load.js'
 import { pluginDirs, startMcp, type McpProcess, type PluginDirs } from '../support/mcp-client.js'
 import { api } from '../support/monitoring.js'
+import { queuedInOutbox, writePairing } from '../support/plugin-pairing.js'
 import { listeningUrl, spawnServer, type SpawnedServer } from '../support/process.js'
 import { TEST_JWT_SECRET, testConfig, TWILIO_FROM } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { until } from '../support/until.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
 // kill -9 of the built server (the embedded PostgreSQL default: no DATABASE_URL) while 20 monitored
@@ -72,39 +72,12 @@ async function databaseOf(s: SpawnedServer): Promise<Sql> {
   return createSql(`postgres://postgres:${password}@127.0.0.1:${pgPort}/postgres`, { max: 2 })
 }
 
-/** What a finished pairing leaves on the computer (auth.json), so 8 users need no 8 pairing texts. */
-function writePairing(dirs: PluginDirs, url: string, accessToken: string, phone: string) {
-  const dir = join(dirs.config, 'claude-sms-notifier')
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  chmodSync(dir, 0o700)
-  const now = new Date()
-  const auth = { server_url: url, access_token: accessToken, expires_at: new Date(now.getTime() + 36 * 3_600_000).toISOString(), phone: maskPhone(phone), paired_at: now.toISOString() }
-  writeFileSync(join(dir, 'auth.json'), JSON.stringify(auth), { mode: 0o600 })
-}
-
-const outboxOf = (dirs: PluginDirs) => join(dirs.config, 'claude-sms-notifier', 'outbox')
-const queued = (dirs: PluginDirs) => {
-  try {
-    return readdirSync(outboxOf(dirs)).filter((n) => n.endsWith('.json')).length
-  } catch {
-    return 0
-  }
-}
-
 /** Event ids the MCP process logged as delivered (acknowledged by the server), in its stderr so far. */
 const deliveredIds = (p: McpProcess) =>
   p.stderr
     .map((l) => JSON.parse(l) as { msg?: string; event_id?: string; kind?: string })
     .filter((e) => e.msg === 'outbox entry delivered' && e.kind === 'event')
     .map((e) => e.event_id!)
-
-async function until(what: string, condition: () => boolean, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await pause(50)
-  }
-}
 
 describe('the server killed with -9 under load', () => {
   it('after a restart on the same data directory and port, every acknowledged event is stored once, no text goes out twice, and the outboxes deliver the rest', async () => {
@@ -147,7 +120,7 @@ describe('the server killed with -9 under load', () => {
     // before the kill, some in flight when it lands.
     const driver = driveSessions(() => url, apiSessions, { eventsPerSession: API_EVENTS })
     await hookAll('build')
-    for (const { dirs } of plugins) await until('the first plugin events are delivered', () => queued(dirs) === 0)
+    for (const { dirs } of plugins) await until('the first plugin events are delivered', () => queuedInOutbox(dirs) === 0)
     await hookAll('test')
     await driver.acked(API_SESSIONS * 3)
 
@@ -160,7 +133,7 @@ describe('the server killed with -9 under load', () => {
 
     // While the server is down, the plugins queue what happens on disk.
     await hookAll('lint')
-    expect(plugins.some(({ dirs }) => queued(dirs) > 0)).toBe(true)
+    expect(plugins.some(({ dirs }) => queuedInOutbox(dirs) > 0)).toBe(true)
 
     const second = startServer()
     expect(await listeningUrl(second)).toBe(url)
@@ -171,7 +144,7 @@ describe('the server killed with -9 under load', () => {
     await hookAll('deploy')
 
     await driver.done
-    for (const { dirs } of plugins) await until('every plugin outbox is empty', () => queued(dirs) === 0)
+    for (const { dirs } of plugins) await until('every plugin outbox is empty', () => queuedInOutbox(dirs) === 0)
 
     // Every event is stored exactly once, all those acknowledged before the kill among them.
     const rows = await sql<{ event_id: string; session_id: string; n: number; outcome: string }[]>`
