@@ -1,24 +1,34 @@
+import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../server/db/embedded.js'
+import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
+import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
+import { benchEventLatency, benchHookCost } from './sections/hooks.js'
+import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
+import { benchServerLoad } from './sections/server-load.js'
 
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
-// endpoint), measures, stops everything, prints a table and writes bench/results.json. Every figure
-// is compared with a baseline measured in this same run; the machine is noisy, so repeats and ratios.
+// endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
+// Every figure is compared with a baseline measured in this same run: the machine is noisy, so
+// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run).
 
 const quick = process.argv.includes('--quick')
 const log = (m: string) => process.stderr.write(`${m}\n`)
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
 
 async function main() {
   const started = Date.now()
   const rows: Row[] = []
   const work = mkdtempSync(join(tmpdir(), 'claude-sms-bench-'))
+  const children: Child[] = []
   let embedded: EmbeddedDatabase | undefined
   const twilio = await startTwilioEndpoint()
+  const cleanups: (() => Promise<unknown>)[] = []
   try {
     log('== embedded PostgreSQL start, cold and warm')
     rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
@@ -28,19 +38,104 @@ async function main() {
       embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), persistent: false })
       databaseUrl = embedded.url
     }
-    void databaseUrl
+
+    log('== starting the server and a bare Express baseline')
+    const server = await startChild(
+      'build/server/main.js',
+      [],
+      {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'development',
+        PORT: '0',
+        DATA_DIR: join(work, 'data'),
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET,
+        TWILIO_ACCOUNT_SID: twilio.accountSid,
+        TWILIO_AUTH_TOKEN: twilio.authToken,
+        TWILIO_PHONE_NUMBER: '+15005550006',
+        TWILIO_API_BASE: twilio.baseUrl,
+        // The text rate limit (1 per 30 min per type) would turn every event after the first into a
+        // cheap 429: set it aside so each event is really texted. Likewise the per-address limit.
+        SMS_RATE_LIMIT_MINUTES: '0',
+        IP_RATE_LIMIT_PER_MINUTE: '1000000000',
+        LOG_LEVEL: 'info',
+      },
+      serverUrl,
+    )
+    children.push(server)
+    const bare = await startChild('build/bench/bare-express.js', [], { PATH: process.env.PATH }, serverUrl)
+    children.push(bare)
+
+    // A paired user with a monitored session, through the API as the plugin does it.
+    const phone = '+14155550100'
+    const { accessToken } = await pairRemotely(server.url, twilio, phone)
+    const startRes = await fetch(`${server.url}/sessions/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ claude_session_id: randomUUID(), description: 'Benchmark load', project: 'bench', hostname: 'bench' }),
+    })
+    const session = (await startRes.json()) as { session_token: string; monitoring_id: string }
+    if (!session.session_token) throw new Error(`POST /sessions/start answered ${startRes.status}: ${JSON.stringify(session)}`)
+    const sessionAuth = { authorization: `Bearer ${session.session_token}` }
+
+    log('== server throughput and latency under load (autocannon), against bare Express')
+    rows.push(
+      ...(await benchServerLoad({
+        repeats: quick ? 1 : 3,
+        seconds: quick ? 2 : 5,
+        connections: 10,
+        log,
+        baseline: { name: 'bare Express', url: `${bare.url}/bare`, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
+        targets: [
+          { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
+          {
+            name: 'POST /sessions/:id/events (texted)',
+            url: `${server.url}/sessions/${session.monitoring_id}/events`,
+            headers: sessionAuth,
+            body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
+          },
+        ],
+      })),
+    )
+
+    const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
+    log('== MCP server: start, memory, tools')
+    const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
+    rows.push(...startup.rows)
+
+    log('== hooks: cost to Claude Code, and latency to the provider')
+    const sessionId = `bench-${randomUUID()}`
+    const mcpPhone = '+14155550101'
+    const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
+    cleanups.push(() => mcp.close())
+    const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      HOME: dirs.home,
+      XDG_CONFIG_HOME: dirs.config,
+      CLAUDE_PLUGIN_ROOT: process.cwd(),
+      CLAUDE_PLUGIN_DATA: pluginData,
+      CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
+      CLAUDE_CODE_SESSION_ID: sessionId,
+    })
+    const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+    rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
+    rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+    rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
   } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+    for (const child of children) await child.stop()
     await twilio.close()
     await embedded?.stop()
     rmSync(work, { recursive: true, force: true })
   }
 
-  const table = formatTable(rows)
-  console.log(table)
+  console.log(formatTable(rows))
   mkdirSync('bench', { recursive: true })
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    quick,
     duration_s: Math.round((Date.now() - started) / 1000),
     rows,
   }

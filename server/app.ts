@@ -9,11 +9,13 @@ import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
 import { DEFAULT_PAIRING_SEND_LIMITS, type PairingSendLimits } from './pairing/send-limits.js'
 import { authRouter } from './routes/auth.js'
+import { dashboardRouter } from './dashboard/router.js'
 import { healthRouter } from './routes/health.js'
 import { loginRouter } from './routes/login.js'
 import { sessionsRouter } from './routes/sessions.js'
 import { twilioRouter } from './routes/twilio.js'
 import { createNotifier, type Notifier } from './sms/notifier.js'
+import { createPostgresSessionUpdates, type SessionUpdates } from './session-updates.js'
 import type { SmsSender } from './sms/sender.js'
 
 export interface AppDeps {
@@ -33,6 +35,11 @@ export interface AppDeps {
   ipRateLimit?: { limit: number; windowMs?: number }
   /** Pairing text limits; the daily cap defaults to config.pairingDailyCap. */
   pairingLimits?: Partial<PairingSendLimits>
+  /**
+   * Where session changes are published for the dashboard's live pages; by default PostgreSQL
+   * LISTEN/NOTIFY on `sql`, so every server process's pages update (startServer shares one with the sweeper).
+   */
+  updates?: SessionUpdates
 }
 
 const EVENTS_PATH = /^\/sessions\/[^/]+\/events$/
@@ -74,8 +81,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(loginRouter({ pairing }))
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
   const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
-  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier }))
-  app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset }))
+  const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
+  app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
+  app.use(
+    '/dashboard',
+    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, pricePerSegment: config.smsPricePerSegment }),
+  )
   for (const router of deps.extraRoutes ?? []) app.use(router)
 
   app.use(notFound)

@@ -62,6 +62,10 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of requests' }).int('must be a whole number').min(1, 'must be at least 1').default(100),
     ),
+    SMS_PRICE_PER_SEGMENT: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
+    ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
@@ -94,6 +98,8 @@ export interface Config {
   smsRateLimitMinutes: number
   /** Requests per minute per client address on the endpoints without a limit of their own (DESIGN §5: 100). */
   ipRateLimitPerMinute: number
+  /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
+  smsPricePerSegment: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -158,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smsCharset: e.SMS_CHARSET,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
+    smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
 import { createSweeper } from './monitoring/sweeper.js'
+import { createPostgresSessionUpdates } from './session-updates.js'
 import { createNotifier } from './sms/notifier.js'
 import { createConsoleTransport } from './sms/console.js'
 import { createSmsSender } from './sms/sender.js'
@@ -38,9 +39,11 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
     const sms = createSmsSender({ sql: db.sql, transport, log, pepper: config.pepper, statusCallbackUrl: config.twilio ? `${config.publicUrl}/twilio/status` : undefined })
     const clock = opts.clock ?? systemClock
     const notifier = createNotifier({ sql: db.sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
-    const app = createApp({ config, sql: db.sql, sms, clock, log, notifier })
+    // Live dashboard updates through LISTEN/NOTIFY: pages served by any process see every change.
+    const updates = createPostgresSessionUpdates(db.sql, log)
+    const app = createApp({ config, sql: db.sql, sms, clock, log, notifier, updates })
     // Stale sessions and ended pauses; safe to run in every server process on one database.
-    const sweeper = createSweeper({ sql: db.sql, clock, log, notifier })
+    const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates })
     const http = app.listen(config.port, config.host)
     await once(http, 'listening')
     sweeper.start(opts.sweepIntervalMs ?? 10_000)
@@ -58,6 +61,8 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
         (closing ??= (async () => {
           const closed = new Promise<void>((resolve) => http.close(() => resolve()))
           http.closeIdleConnections()
+          // Open dashboard live streams would hold the server open until the forced cut.
+          updates.close()
           // In-flight requests get a few seconds to finish; then the rest are cut.
           const force = setTimeout(() => http.closeAllConnections(), 5_000)
           await closed

@@ -3,10 +3,10 @@ import type { HeldSummary } from '../sms/format.js'
 import type { AlertType } from '../sms/policy.js'
 
 /** What became of an event. */
-export type EventOutcome = 'pending' | 'sent' | 'rate_limited' | 'paused' | 'opted_out' | 'disabled' | 'undeliverable' | 'send_failed'
+export type EventOutcome = 'pending' | 'sent' | 'rate_limited' | 'paused' | 'quiet_hours' | 'opted_out' | 'disabled' | 'below_threshold' | 'undeliverable' | 'send_failed'
 
 /** Outcomes that leave an event "held": the user has not heard of it yet and the next text says so. */
-export const HELD_OUTCOMES: EventOutcome[] = ['rate_limited', 'paused', 'send_failed']
+export const HELD_OUTCOMES: EventOutcome[] = ['rate_limited', 'paused', 'quiet_hours', 'send_failed']
 
 /** The first answer to an event, replayed when the same event_id comes again. */
 export interface StoredAnswer {

@@ -2,14 +2,15 @@ import type { Sql } from 'postgres'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
 import type { Notifier } from '../sms/notifier.js'
-import { claimExpiredPauses } from '../sms/subscription.js'
+import type { SessionUpdates } from '../session-updates.js'
+import { claimDueQuietDigests, claimExpiredPauses } from '../sms/subscription.js'
 import { claimStaleSessions } from './sessions.js'
 
 export interface SweepResult {
   /** Sessions this sweep marked stale (each is claimed by exactly one server process). */
   stale: string[]
   wentDarkTexts: number
-  /** Users whose pause ran out and who got one summary text. */
+  /** Users whose pause or quiet hours ran out and who got one summary text. */
   digests: number
 }
 
@@ -23,9 +24,10 @@ export interface Sweeper {
 
 /**
  * Background duties of the server: sessions that stopped sending heartbeats go stale and get one
- * "went dark" text; pauses that ran out get their summary when no other text has sent it.
+ * "went dark" text; pauses and quiet hours that ran out get their summary when no other text has sent it.
+ * Stale marks are published to `updates` (the dashboard's live pages).
  */
-export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notifier: Notifier }): Sweeper {
+export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notifier: Notifier; updates?: SessionUpdates }): Sweeper {
   const { sql, clock, log, notifier } = deps
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
@@ -40,6 +42,7 @@ export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notif
       } catch (err) {
         log.error({ err, monitoring_id: session.id }, 'could not send the went-dark text')
       }
+      deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind: 'stale' })
     }
     for (const userId of await claimExpiredPauses(sql, clock.now())) {
       try {
@@ -47,6 +50,14 @@ export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notif
       } catch (err) {
         log.error({ err, user_id: userId }, 'could not send the end-of-pause summary')
       }
+    }
+    for (const userId of await claimDueQuietDigests(sql, clock.now())) {
+      try {
+        if (await notifier.sendPauseDigest(userId, { quietHours: true })) result.digests++
+      } catch (err) {
+        log.error({ err, user_id: userId }, 'could not send the end-of-quiet-hours summary')
+      }
+      deps.updates?.publish({ userId, monitoringId: null, kind: 'event' })
     }
     return result
   }

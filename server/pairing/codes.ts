@@ -32,8 +32,9 @@ export function pairingCodeMatches(guess: string, storedHash: string, tempTokenH
 }
 
 /** The text that carries the code, and the copy of it that is stored (code blanked out). */
-export function pairingCodeText(code: string, ttlSeconds: number): { body: string; storedBody: string } {
+export function pairingCodeText(code: string, ttlSeconds: number, purpose: 'pairing' | 'dashboard' = 'pairing'): { body: string; storedBody: string } {
   const minutes = Math.round(ttlSeconds / 60)
-  const text = (c: string) => `Your claude-sms-notifier code is ${c}. It expires in ${minutes} minutes. Don't share it.`
+  const what = purpose === 'dashboard' ? 'dashboard sign-in code' : 'code'
+  const text = (c: string) => `Your claude-sms-notifier ${what} is ${c}. It expires in ${minutes} minutes. Don't share it.`
   return { body: text(code), storedBody: text('******') }
 }

@@ -7,7 +7,7 @@ import { hashPhone, maskPhone } from '../phone.js'
 import type { SmsSender } from '../sms/sender.js'
 import type { SmsSendError } from '../sms/transport.js'
 import { hashPairingCode, hashTempToken, newPairingCode, newTempToken, pairingCodeText } from './codes.js'
-import { createPairingRequest, voidPairingRequest } from './pairing-requests.js'
+import { createPairingRequest, voidPairingRequest, type CodePurpose } from './pairing-requests.js'
 import { checkPhoneNumber } from './phone-number.js'
 import { limitMessage, type PairingSendLimits } from './send-limits.js'
 import { hashIp, reservePairingSend } from './send-log.js'
@@ -34,7 +34,7 @@ export interface PairingStarted {
  * answer (and its timing) is the same for a known and an unknown number. Failures are ApiErrors:
  * 400 for a number we will not or cannot text, 429 when a send limit is full, 503 when the provider is down.
  */
-export async function startPairing(deps: PairingDeps, input: { phone: string; country?: string; ip: string }): Promise<PairingStarted> {
+export async function startPairing(deps: PairingDeps, input: { phone: string; country?: string; ip: string; purpose?: CodePurpose }): Promise<PairingStarted> {
   const checked = checkPhoneNumber(input.phone, { allowedCountryCodes: deps.allowedCountryCodes, country: input.country })
   if (!checked.ok) throw new ApiError(400, 'invalid_request', checked.message, { field: 'phone', reason: checked.reason })
   const phone = checked.e164
@@ -64,9 +64,10 @@ export async function startPairing(deps: PairingDeps, input: { phone: string; co
     phoneMasked,
     now,
     expiresAt: new Date(now.getTime() + TEMP_TOKEN_TTL_SECONDS * 1000),
+    purpose: input.purpose,
   })
 
-  const text = pairingCodeText(code, TEMP_TOKEN_TTL_SECONDS)
+  const text = pairingCodeText(code, TEMP_TOKEN_TTL_SECONDS, input.purpose)
   const outcome = await deps.sms.send({ userId: null, to: phone, kind: 'pairing_code', body: text.body, storedBody: text.storedBody })
   if (!outcome.sent) {
     await voidPairingRequest(deps.sql, requestId, deps.clock.now())

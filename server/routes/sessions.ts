@@ -6,12 +6,17 @@ import type { Clock } from '../clock.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { requireSessionToken } from '../monitoring/session-auth.js'
 import { recordHeartbeat, SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
+import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
 import { redactSecrets } from '../sms/redact.js'
 
-/** POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier }): Router {
+/**
+ * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
+ * change is published to `updates`, which the dashboard's live pages listen to.
+ */
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates }): Router {
   const { sql, clock, notifier } = deps
+  const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
   const sessionAuth = requireSessionToken(sql)
 
@@ -33,6 +38,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           now,
         })
         req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
+        publish(session, 'started')
         res.json({ session_token: token, monitoring_id: session.id })
       } catch (e) {
         if (!(e instanceof SessionConflict)) throw e
@@ -48,7 +54,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const session = req.monitoringSession!
       // An event proves the session is alive, as a heartbeat does (and revives a stale one).
       await recordHeartbeat(sql, session.id, clock.now())
-      const answer = await notifier.handleEvent(session, event)
+      const answer = await notifier.handleEvent(session, event).finally(() => publish(session, 'event'))
       if (answer.status === 429) {
         res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
         res.status(429).json({ ...answer.body, request_id: req.requestId })
@@ -64,6 +70,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const body = parseOr400(HeartbeatRequest, req.body)
       const alive = await recordHeartbeat(sql, req.monitoringSession!.id, clock.now(), body.last_activity ? new Date(body.last_activity) : null)
       if (!alive) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-start.')
+      publish(alive, 'heartbeat')
       res.json({ status: 'active', monitoring: true })
     })
     .all(methodNotAllowed(['POST']))
@@ -80,6 +87,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const stopped = await stopSession(sql, session.id, { reason: body.reason, finalState: body.final_state, endedAt })
       if (!stopped) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has already stopped.')
       req.log.info({ monitoring_id: session.id, reason: body.reason }, 'monitoring stopped')
+      publish(stopped, 'stopped')
       res.json({ stopped: true, session_summary: await sessionSummary(sql, stopped, endedAt) })
     })
     .all(methodNotAllowed(['POST']))

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
+import type { SessionUpdates } from '../session-updates.js'
 import type { Logger } from '../log.js'
 import { heldEvents, markSummarised } from '../monitoring/events.js'
 import { liveSessionsOfUser } from '../monitoring/sessions.js'
@@ -33,7 +34,7 @@ const StatusForm = z.object({
 })
 
 /** POST /twilio/inbound (replies from phones) and POST /twilio/status (delivery receipts), both signed by Twilio. */
-export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log: Logger; charset: Charset }): Router {
+export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log: Logger; charset: Charset; updates?: SessionUpdates }): Router {
   const { config, sql, clock, log } = deps
   const router = Router()
   const signed = verifyTwilioSignature(config)
@@ -110,6 +111,8 @@ export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log
           log.warn({ user_id: updated.user_id, code: form.ErrorCode }, 'delivery receipt says the number opted out: no more texts until START')
         }
       }
+      // The dashboard shows each text's delivery status as it changes.
+      if (updated?.user_id) deps.updates?.publish({ userId: updated.user_id, monitoringId: null, kind: 'sms_status' })
       res.status(204).end()
     })
     .all(methodNotAllowed(['POST']))

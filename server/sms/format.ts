@@ -118,12 +118,13 @@ export function formatHeld(held: HeldSummary, type: AlertType, now: Date): strin
   return `Held back since ${since}: ${entries.map(([t, n]) => countLabel(t, n)).join(', ')}`
 }
 
-/** The body of a digest text sent when a pause ends (or the reply to RESUME). */
-export function formatDigest(held: HeldSummary, charset: Charset, now: Date, opts: { resumed?: boolean } = {}): string {
+/** The body of a digest text sent when a pause or quiet hours end (or the reply to RESUME). */
+export function formatDigest(held: HeldSummary, charset: Charset, now: Date, opts: { resumed?: boolean; quietHours?: boolean } = {}): string {
   const entries = heldEntries(held)
   const head = charset === 'gsm7' ? 'Claude SMS' : '🔔 Claude SMS'
-  const first = opts.resumed ? 'Texts resumed.' : 'Pause over, texts resumed.'
-  const body = entries.length ? `While paused (since ${clockTime(held.since, now)}): ${entries.map(([t, n]) => countLabel(t, n)).join(', ')}.` : 'Nothing happened while paused.'
+  const first = opts.quietHours ? 'Quiet hours over.' : opts.resumed ? 'Texts resumed.' : 'Pause over, texts resumed.'
+  const during = opts.quietHours ? 'During quiet hours' : 'While paused'
+  const body = entries.length ? `${during} (since ${clockTime(held.since, now)}): ${entries.map(([t, n]) => countLabel(t, n)).join(', ')}.` : `Nothing happened ${during.toLowerCase()}.`
   return `${head}: ${first}\n${body}\nReply STATUS for sessions`
 }
 

@@ -11,7 +11,7 @@ import { formatDigest, formatText, projectName, type Charset } from './format.js
 import { redactSecretsDeep } from './redact.js'
 import { classifyFailure, decide, rateLimitedUntil, type AlertType } from './policy.js'
 import type { SmsSender } from './sender.js'
-import { claimExpiredPause, loadRecipient, markOptedOut } from './subscription.js'
+import { claimExpiredPause, claimQuietDigest, holdForQuietHours, loadRecipient, markOptedOut } from './subscription.js'
 
 export interface NotifierDeps {
   sql: Sql
@@ -29,8 +29,9 @@ export interface NotifierDeps {
 export type Delivery =
   | { kind: 'sent'; smsId: string }
   | { kind: 'paused'; until: Date }
+  | { kind: 'quiet_hours'; until: Date }
   | { kind: 'rate_limited'; nextAllowedAt: Date; retryAfterSeconds: number }
-  | { kind: 'not_sent'; reason: 'opted_out' | 'disabled' | 'undeliverable'; smsId?: string }
+  | { kind: 'not_sent'; reason: 'opted_out' | 'disabled' | 'below_threshold' | 'undeliverable'; smsId?: string }
   | { kind: 'retry_later'; smsId: string; message: string }
 
 export interface Notifier {
@@ -38,8 +39,8 @@ export interface Notifier {
   handleEvent(session: MonitoringSession, event: EventRequest): Promise<StoredAnswer>
   /** The sweeper found this session silent: one "went dark" text (a setting; rate limited as its own type). */
   notifyWentDark(session: MonitoringSession): Promise<Delivery>
-  /** A pause ran out with nobody texting since: one text summarising what was held. */
-  sendPauseDigest(userId: string): Promise<boolean>
+  /** A pause (or quiet hours) ran out with nobody texting since: one text summarising what was held. */
+  sendPauseDigest(userId: string, opts?: { quietHours?: boolean }): Promise<boolean>
 }
 
 // A pending event older than this was being handled by a process that died: a retry may take it over.
@@ -54,18 +55,26 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const now = clock.now()
     const recipient = await loadRecipient(sql, session.userId)
     if (!recipient) return { kind: 'not_sent', reason: 'undeliverable' }
-    const decision = decide(type, recipient, now)
-    if (!decision.text) return decision.reason === 'paused' ? { kind: 'paused', until: decision.until } : { kind: 'not_sent', reason: decision.reason }
+    const decision = decide(type, recipient, now, details)
+    if (!decision.text) {
+      if (decision.reason === 'paused') return { kind: 'paused', until: decision.until }
+      if (decision.reason === 'quiet_hours') {
+        await holdForQuietHours(sql, recipient.id, decision.until)
+        return { kind: 'quiet_hours', until: decision.until }
+      }
+      return { kind: 'not_sent', reason: decision.reason }
+    }
 
     const won = await claimTextSlot(sql, recipient.id, type, now, deps.rateLimitWindowMs)
     if (!won) {
       const { nextAllowedAt, retryAfterSeconds } = rateLimitedUntil((await lastTextAt(sql, recipient.id, type)) ?? now, now, deps.rateLimitWindowMs)
       return { kind: 'rate_limited', nextAllowedAt, retryAfterSeconds }
     }
-    // The first text after a pause ran out tells about everything held during it; otherwise about
-    // the events of this type that the rate limit held back.
+    // The first text after a pause or quiet hours ran out tells about everything held during them;
+    // otherwise about the events of this type that the rate limit held back.
     const pauseOver = recipient.pausedUntil ? await claimExpiredPause(sql, recipient.id, now) : false
-    const held = await heldEvents(sql, recipient.id, { types: pauseOver ? undefined : [type], excludeId: eventRowId })
+    const quietOver = recipient.quietDigestDueAt ? await claimQuietDigest(sql, recipient.id, now) : false
+    const held = await heldEvents(sql, recipient.id, { types: pauseOver || quietOver ? undefined : [type], excludeId: eventRowId })
     const body = formatText({
       type,
       description: session.description,
@@ -139,13 +148,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       return delivery
     },
 
-    async sendPauseDigest(userId) {
+    async sendPauseDigest(userId, opts = {}) {
       const now = clock.now()
       const recipient = await loadRecipient(sql, userId)
       if (!recipient || recipient.optedOutAt) return false
       const held = await heldEvents(sql, userId)
       if (!held.summary) return false
-      const outcome = await sms.send({ userId, to: recipient.phoneE164, body: formatDigest(held.summary, deps.charset, now), kind: 'digest' })
+      const outcome = await sms.send({ userId, to: recipient.phoneE164, body: formatDigest(held.summary, deps.charset, now, { quietHours: opts.quietHours }), kind: 'digest' })
       if (!outcome.sent) {
         if (classifyFailure(outcome.error.code, outcome.error.permanent) === 'opted_out') await markOptedOut(sql, userId, now)
         return false
@@ -201,7 +210,11 @@ function answerFor(delivery: Delivery): { outcome: EventOutcome; answer: StoredA
         },
       }
     case 'paused':
-      return { outcome: 'paused', answer: { status: 200, body: { sms_sent: false, rate_limited: false, next_allowed_at: delivery.until.toISOString(), sms_id: null, reason: 'paused' } } }
+    case 'quiet_hours':
+      return {
+        outcome: delivery.kind,
+        answer: { status: 200, body: { sms_sent: false, rate_limited: false, next_allowed_at: delivery.until.toISOString(), sms_id: null, reason: delivery.kind } },
+      }
     case 'not_sent':
       return { outcome: delivery.reason, answer: { status: 200, body: { sms_sent: false, rate_limited: false, next_allowed_at: null, sms_id: delivery.smsId ?? null, reason: delivery.reason } } }
     case 'retry_later':

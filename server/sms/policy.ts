@@ -2,6 +2,7 @@
  * Pure decisions about texting: no database, no clock of its own. The notifier loads the state,
  * asks here, and stores what happened.
  */
+import { heldByQuietHours, type QuietHours } from './quiet-hours.js'
 
 /** What a text can be about: the three event types of the API plus the sweeper's "went dark". */
 export type AlertType = 'error' | 'done' | 'waiting' | 'went_dark'
@@ -13,19 +14,32 @@ export interface RecipientState {
   optedOutAt: Date | null
   pausedUntil: Date | null
   wentDarkAlerts: boolean
+  /** Dashboard settings: texts held in this daily window, summarised when it ends. */
+  quietHours?: QuietHours | null
+  /** Dashboard settings: "done" only for turns at least this long (0: the plugin's own threshold decides). */
+  doneThresholdMs?: number
 }
 
 export type Decision =
   | { text: true }
-  /** opted_out: STOP or Twilio 21610, nothing is sent until START; paused: held and summarised later; disabled: a setting turned this alert off. */
-  | { text: false; reason: 'opted_out' | 'disabled' }
-  | { text: false; reason: 'paused'; until: Date }
+  /**
+   * opted_out: STOP or Twilio 21610, nothing is sent until START; disabled: a setting turned this alert
+   * off; below_threshold: a "done" for a turn shorter than the user's done threshold.
+   */
+  | { text: false; reason: 'opted_out' | 'disabled' | 'below_threshold' }
+  /** paused / quiet_hours: held, and summarised when the pause or the quiet hours end. */
+  | { text: false; reason: 'paused' | 'quiet_hours'; until: Date }
 
 /** Whether an alert may become a text at all, before the rate limit is asked. */
-export function decide(type: AlertType, recipient: RecipientState, now: Date): Decision {
+export function decide(type: AlertType, recipient: RecipientState, now: Date, details: Record<string, unknown> = {}): Decision {
   if (recipient.optedOutAt) return { text: false, reason: 'opted_out' }
   if (type === 'went_dark' && !recipient.wentDarkAlerts) return { text: false, reason: 'disabled' }
+  // Only a finished turn carries its length; a session that ends is always worth a text.
+  const turnMs = details.turn_duration_ms
+  if (type === 'done' && recipient.doneThresholdMs && typeof turnMs === 'number' && turnMs < recipient.doneThresholdMs) return { text: false, reason: 'below_threshold' }
   if (recipient.pausedUntil && recipient.pausedUntil.getTime() > now.getTime()) return { text: false, reason: 'paused', until: recipient.pausedUntil }
+  const quietUntil = heldByQuietHours(recipient.quietHours ?? null, type, now)
+  if (quietUntil) return { text: false, reason: 'quiet_hours', until: quietUntil }
   return { text: true }
 }
 

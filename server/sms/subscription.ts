@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import type { QuietHours } from './quiet-hours.js'
 
 /**
  * Whether a user wants texts: opt-out (STOP, or Twilio 21610) and pause (PAUSE <duration>).
@@ -47,12 +48,68 @@ export interface Recipient {
   optedOutAt: Date | null
   pausedUntil: Date | null
   wentDarkAlerts: boolean
+  quietHours: QuietHours | null
+  /** Texts were held for quiet hours; their summary is due at this time. */
+  quietDigestDueAt: Date | null
+  doneThresholdMs: number
 }
 
+type RecipientRow = {
+  id: string
+  phone_e164: string
+  opted_out_at: Date | null
+  paused_until: Date | null
+  went_dark_alerts: boolean | null
+  quiet_hours_enabled: boolean | null
+  quiet_start: string | null
+  quiet_end: string | null
+  time_zone: string | null
+  quiet_allow_waiting: boolean | null
+  quiet_digest_due_at: Date | null
+  done_threshold_minutes: number | null
+}
+
+/** The user as the notifier needs them: number, opt-out, pause and the dashboard's settings. */
 export async function loadRecipient(sql: Sql, userId: string): Promise<Recipient | undefined> {
-  const [row] = await sql<{ id: string; phone_e164: string; opted_out_at: Date | null; paused_until: Date | null; went_dark_alerts: boolean }[]>`
-    select u.id, u.phone_e164, u.opted_out_at, u.paused_until, coalesce(s.went_dark_alerts, true) as went_dark_alerts
+  const [row] = await sql<RecipientRow[]>`
+    select u.id, u.phone_e164, u.opted_out_at, u.paused_until, s.went_dark_alerts, s.quiet_hours_enabled, s.quiet_start, s.quiet_end,
+           s.time_zone, s.quiet_allow_waiting, s.quiet_digest_due_at, s.done_threshold_minutes
     from users u left join user_settings s on s.user_id = u.id
     where u.id = ${userId}`
-  return row ? { id: row.id, phoneE164: row.phone_e164, optedOutAt: row.opted_out_at, pausedUntil: row.paused_until, wentDarkAlerts: row.went_dark_alerts } : undefined
+  if (!row) return undefined
+  return {
+    id: row.id,
+    phoneE164: row.phone_e164,
+    optedOutAt: row.opted_out_at,
+    pausedUntil: row.paused_until,
+    wentDarkAlerts: row.went_dark_alerts ?? true,
+    quietHours: row.quiet_hours_enabled
+      ? { start: row.quiet_start ?? '22:00', end: row.quiet_end ?? '07:00', timeZone: row.time_zone ?? 'UTC', allowWaiting: row.quiet_allow_waiting ?? false }
+      : null,
+    quietDigestDueAt: row.quiet_digest_due_at,
+    doneThresholdMs: (row.done_threshold_minutes ?? 0) * 60_000,
+  }
+}
+
+/** A text was held for quiet hours: its summary is due when this window ends. */
+export async function holdForQuietHours(sql: Sql, userId: string, until: Date): Promise<void> {
+  await sql`
+    insert into user_settings (user_id, quiet_digest_due_at) values (${userId}, ${until})
+    on conflict (user_id) do update set quiet_digest_due_at = excluded.quiet_digest_due_at`
+}
+
+/** Claims a due quiet-hours summary for one user (compare-and-set, so it goes out once). */
+export async function claimQuietDigest(sql: Sql, userId: string, now: Date): Promise<boolean> {
+  const rows = await sql`update user_settings set quiet_digest_due_at = null where user_id = ${userId} and quiet_digest_due_at <= ${now} returning user_id`
+  return rows.length === 1
+}
+
+/** The sweeper's side of claimQuietDigest: every user whose quiet hours ended with texts held. */
+export async function claimDueQuietDigests(sql: Sql, now: Date, limit = 100): Promise<string[]> {
+  const rows = await sql<{ user_id: string }[]>`
+    update user_settings s set quiet_digest_due_at = null
+    where s.user_id in (select user_id from user_settings where quiet_digest_due_at <= ${now} limit ${limit} for update skip locked)
+      and s.quiet_digest_due_at <= ${now}
+    returning s.user_id`
+  return rows.map((r) => r.user_id)
 }

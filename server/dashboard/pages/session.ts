@@ -1,0 +1,97 @@
+import { describeDeliveryError } from '../../sms/delivery-errors.js'
+import { formatAgo, formatDuration, formatTime } from '../format.js'
+import { html, type Html } from '../html.js'
+import type { SessionDetail, TimelineEvent, TimelineText } from '../sessions-query.js'
+import { statusBadge } from './sessions.js'
+
+const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for input', went_dark: 'Went dark' }
+
+/** What happened to an event, in words, and the badge class that colours it. */
+export const OUTCOME: Record<string, { label: string; badge: string }> = {
+  pending: { label: 'being handled', badge: 'held' },
+  sent: { label: 'texted', badge: 'texted' },
+  rate_limited: { label: 'held by the rate limit', badge: 'held' },
+  quiet_hours: { label: 'held: quiet hours', badge: 'held' },
+  paused: { label: 'held: paused', badge: 'held' },
+  opted_out: { label: 'not texted: opted out (STOP)', badge: 'opted-out' },
+  disabled: { label: 'not texted: alert turned off', badge: 'muted-badge' },
+  below_threshold: { label: 'not texted: shorter than the done threshold', badge: 'muted-badge' },
+  undeliverable: { label: 'not texted: the number cannot receive texts', badge: 'failed' },
+  send_failed: { label: 'send failed; told in a later text', badge: 'failed' },
+}
+
+const TEXT_STATUS: Record<string, string> = {
+  sending: 'sending',
+  accepted: 'queued',
+  scheduled: 'queued',
+  queued: 'queued',
+  sent: 'sent',
+  delivered: 'delivered',
+  undelivered: 'undelivered',
+  failed: 'failed',
+  canceled: 'canceled',
+  read: 'delivered',
+  logged: 'logged (console, not sent)',
+}
+
+export function textStatus(t: { status: string; errorCode: number | null; errorMessage: string | null }): Html {
+  const label = TEXT_STATUS[t.status] ?? t.status
+  const problem = t.status === 'failed' || t.status === 'undelivered' ? describeDeliveryError(t.errorCode, t.errorMessage) : null
+  return html`<span class="badge ${t.status}" data-text-status="${t.status}">${label}</span>${problem ? html` <span class="small" data-text-error>${problem}</span>` : ''}`
+}
+
+function textLine(t: TimelineText, prefix: string, timeZone: string, now: Date): Html {
+  return html`<div class="text">${prefix} ${textStatus(t)} <span class="muted small">· ${t.segments} segment${t.segments === 1 ? '' : 's'} ·
+    <time datetime="${t.sentAt.toISOString()}">${formatTime(t.sentAt, timeZone, now)}</time></span>
+    <details><summary class="small">Text</summary><pre class="detail">${t.body}</pre></details></div>`
+}
+
+function eventDetail(e: TimelineEvent): Html {
+  const d = e.details
+  const str = (k: string) => (typeof d[k] === 'string' && (d[k] as string).trim() ? (d[k] as string) : null)
+  const parts: Html[] = []
+  if (str('tool_name')) parts.push(html`<div class="small muted">Tool: <code>${str('tool_name')}</code></div>`)
+  const body = e.type === 'error' ? (str('error') ?? str('message')) : str('message')
+  if (body) parts.push(html`<pre class="detail">${body.length > 4_000 ? `${body.slice(0, 4_000)}…` : body}</pre>`)
+  if (e.type === 'done' && typeof d.turn_duration_ms === 'number') parts.push(html`<div class="small muted">Turn ran ${formatDuration(d.turn_duration_ms)}</div>`)
+  if (e.type === 'done' && str('reason')) parts.push(html`<div class="small muted">Session ended: ${str('reason')}</div>`)
+  return html`${parts}`
+}
+
+function timelineItem(e: TimelineEvent, timeZone: string, now: Date): Html {
+  const outcome = OUTCOME[e.outcome] ?? { label: e.outcome, badge: 'muted-badge' }
+  return html`<li class="${e.type}" data-event-id="${e.id}" data-outcome="${e.outcome}">
+  <div class="event-head"><b>${EVENT_LABEL[e.type] ?? e.type}</b>
+    <time datetime="${e.occurredAt.toISOString()}">${formatTime(e.occurredAt, timeZone, now)}</time>
+    <span class="badge ${outcome.badge}">${outcome.label}</span></div>
+  ${eventDetail(e)}
+  ${e.text ? textLine(e.text, 'Text:', timeZone, now) : ''}
+  ${e.summaryText ? textLine(e.summaryText, 'Told in a later text:', timeZone, now) : e.summarisedAt && !e.text ? html`<div class="text muted small">Told in a later reply (${formatTime(e.summarisedAt, timeZone, now)}).</div>` : ''}
+</li>`
+}
+
+export function sessionPage(input: { session: SessionDetail; timeZone: string; now: Date }): Html {
+  const { session: s, timeZone, now } = input
+  const ended = s.endedAt
+  return html`<p class="small"><a href="/dashboard/sessions">← All sessions</a></p>
+<div id="live">
+<h1 class="desc">${s.description}</h1>
+<section class="card">
+  <dl class="facts">
+    <dt>Status</dt><dd>${statusBadge(s.status)}${s.stopReason ? html` <span class="muted small">(${s.stopReason})</span>` : ''}</dd>
+    <dt>Project</dt><dd>${s.project ?? '—'}</dd>
+    <dt>Host</dt><dd>${s.hostname ?? '—'}</dd>
+    <dt>Started</dt><dd><time datetime="${s.startedAt.toISOString()}">${formatTime(s.startedAt, timeZone, now)}</time></dd>
+    <dt>Last heartbeat</dt><dd><time datetime="${s.lastHeartbeatAt.toISOString()}">${formatAgo(s.lastHeartbeatAt, now)}</time></dd>
+    ${ended ? html`<dt>Ended</dt><dd>${formatTime(ended, timeZone, now)} · ran ${formatDuration(ended.getTime() - s.startedAt.getTime())}</dd>` : ''}
+    <dt>Texts sent</dt><dd data-texts>${s.textsSent}</dd>
+  </dl>
+</section>
+<h2>Timeline</h2>
+${
+  s.timeline.length
+    ? html`<ol class="timeline">${s.timeline.map((e) => timelineItem(e, timeZone, now))}</ol>`
+    : html`<div class="card empty">Nothing has happened yet: no errors, no finished turns, nobody waiting.</div>`
+}
+</div>`
+}

@@ -1,0 +1,62 @@
+import { html, type Html } from '../html.js'
+import type { UserSettings } from '../settings-store.js'
+import { toWallTime } from '../zoned-time.js'
+import { formatTime } from '../format.js'
+
+let zones: string[] | undefined
+function timeZones(): string[] {
+  zones ??= [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])]
+  return zones
+}
+
+export function settingsPage(input: { settings: UserSettings; csrfToken: string; now: Date; saved?: boolean; error?: string; nonce: string }): Html {
+  const s = input.settings
+  const paused = s.pausedUntil && s.pausedUntil.getTime() > input.now.getTime() ? s.pausedUntil : null
+  const checked = (on: boolean) => (on ? html` checked` : '')
+  return html`<h1>Settings</h1>
+${input.saved ? html`<p class="notice" role="status">Saved. The next event follows these settings.</p>` : ''}
+${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : ''}
+<form method="post" action="/dashboard/settings" class="settings">
+  <input type="hidden" name="csrf" value="${input.csrfToken}">
+  <fieldset>
+    <legend>Quiet hours</legend>
+    <label class="check"><input type="checkbox" name="quiet_enabled" id="quiet_enabled"${checked(s.quietHoursEnabled)}>
+      <span>Hold texts during quiet hours, and send one summary when they end</span></label>
+    <div class="row">
+      <div><label for="quiet_start">From</label><input type="time" id="quiet_start" name="quiet_start" value="${s.quietStart}" required></div>
+      <div><label for="quiet_end">Until</label><input type="time" id="quiet_end" name="quiet_end" value="${s.quietEnd}" required></div>
+      <div><label for="time_zone">Time zone</label>
+        <select id="time_zone" name="time_zone"${s.saved ? '' : html` data-guess`}>${timeZones().map(
+          (z) => html`<option${z === s.timeZone ? html` selected` : ''}>${z}</option>`,
+        )}</select></div>
+    </div>
+    <label class="check"><input type="checkbox" name="quiet_allow_waiting" id="quiet_allow_waiting"${checked(s.quietAllowWaiting)}>
+      <span>Still text me when Claude is <b>waiting</b> for me</span></label>
+  </fieldset>
+  <fieldset>
+    <legend>Pause</legend>
+    <label for="paused_until">Pause all texts until</label>
+    <input type="datetime-local" id="paused_until" name="paused_until" value="${paused ? toWallTime(paused, s.timeZone) : ''}">
+    <p class="hint">${paused ? `Paused until ${formatTime(paused, s.timeZone, input.now)} (${s.timeZone}). Clear the field to resume now; what was held is sent as one summary.` : 'Not paused. You can also text PAUSE 2h or RESUME to the service number.'}</p>
+  </fieldset>
+  <fieldset>
+    <legend>Alerts</legend>
+    <label class="check"><input type="checkbox" name="went_dark_alerts" id="went_dark_alerts"${checked(s.wentDarkAlerts)}>
+      <span>Text me when a session <b>goes dark</b> (heartbeats stop: laptop asleep, network gone)</span></label>
+    <label for="done_threshold_minutes">Text "done" only for turns longer than (minutes)</label>
+    <input type="number" id="done_threshold_minutes" name="done_threshold_minutes" min="0" max="1440" step="1" value="${s.doneThresholdMinutes}" required>
+    <p class="hint">0 leaves it to the plugin (<code>CLAUDE_SMS_DONE_THRESHOLD</code>, 5 minutes by default). A session that ends is always texted.</p>
+  </fieldset>
+  <div class="actions"><button type="submit">Save settings</button></div>
+</form>
+${
+  s.saved
+    ? ''
+    : html`<script nonce="${input.nonce}">(function () {
+  var select = document.querySelector('select[data-guess]');
+  var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!select || !zone) return;
+  for (var i = 0; i < select.options.length; i++) if (select.options[i].value === zone) { select.value = zone; break; }
+})();</script>`
+}`
+}

@@ -1,0 +1,155 @@
+import type { Sql } from 'postgres'
+import { sessionStatus, type SessionStatus } from './session-status.js'
+
+/** One row of the sessions page. */
+export interface SessionListItem {
+  id: string
+  description: string
+  project: string | null
+  hostname: string | null
+  status: SessionStatus
+  startedAt: Date
+  lastHeartbeatAt: Date
+  endedAt: Date | null
+  textsSent: number
+  events: number
+}
+
+type ListRow = {
+  id: string
+  description: string
+  project: string | null
+  hostname: string | null
+  status: string
+  started_at: Date
+  last_heartbeat_at: Date
+  last_activity_at: Date | null
+  stopped_at: Date | null
+  last_event_type: string | null
+  last_event_at: Date | null
+  texts_sent: number
+  events: number
+}
+
+// A text counts as sent once the provider took it (or the console transport logged it).
+const TEXT_WENT_OUT = `m.status not in ('failed', 'sending')`
+
+/** The user's monitoring sessions, newest first. */
+export async function listSessions(sql: Sql, userId: string, limit = 200): Promise<SessionListItem[]> {
+  const rows = await sql<ListRow[]>`
+    select s.id, s.description, s.project, s.hostname, s.status, s.started_at, s.last_heartbeat_at, s.last_activity_at, s.stopped_at,
+           last.event_type as last_event_type, last.occurred_at as last_event_at,
+           coalesce(counts.texts_sent, 0)::int as texts_sent, coalesce(counts.events, 0)::int as events
+    from monitoring_sessions s
+    left join lateral (
+      select e.event_type, e.occurred_at from session_events e
+      where e.session_id = s.id and e.event_type <> 'went_dark'
+      order by e.occurred_at desc limit 1) last on true
+    left join lateral (
+      select count(*) as events,
+             count(*) filter (where m.id is not null and ${sql.unsafe(TEXT_WENT_OUT)}) as texts_sent
+      from session_events e left join sms_messages m on m.id = e.sms_id
+      where e.session_id = s.id) counts on true
+    where s.user_id = ${userId}
+    order by s.started_at desc
+    limit ${limit}`
+  return rows.map((r) => ({
+    id: r.id,
+    description: r.description,
+    project: r.project,
+    hostname: r.hostname,
+    status: sessionStatus({ status: r.status, lastEventType: r.last_event_type, lastEventAt: r.last_event_at, lastActivityAt: r.last_activity_at }),
+    startedAt: r.started_at,
+    lastHeartbeatAt: r.last_heartbeat_at,
+    endedAt: r.stopped_at,
+    textsSent: r.texts_sent,
+    events: r.events,
+  }))
+}
+
+/** A text as the timeline shows it. */
+export interface TimelineText {
+  id: string
+  kind: string
+  status: string
+  errorCode: number | null
+  errorMessage: string | null
+  segments: number
+  sentAt: Date
+  body: string
+}
+
+export interface TimelineEvent {
+  id: string
+  type: string
+  occurredAt: Date
+  receivedAt: Date
+  outcome: string
+  details: Record<string, unknown>
+  text: TimelineText | null
+  /** A held event the user was later told about, in this text. */
+  summarisedAt: Date | null
+  summaryText: TimelineText | null
+}
+
+export interface SessionDetail extends SessionListItem {
+  claudeSessionId: string
+  staleAt: Date | null
+  stopReason: string | null
+  timeline: TimelineEvent[]
+}
+
+type TextColumns = { id: string; kind: string; status: string; error_code: number | null; error_message: string | null; segments: number; created_at: Date; body: string }
+const toText = (t: TextColumns | null): TimelineText | null =>
+  t ? { id: t.id, kind: t.kind, status: t.status, errorCode: t.error_code, errorMessage: t.error_message, segments: t.segments, sentAt: new Date(t.created_at), body: t.body } : null
+
+/** One session of this user with its events, oldest first; undefined when it is not theirs. */
+export async function findSessionDetail(sql: Sql, userId: string, monitoringId: string): Promise<SessionDetail | undefined> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(monitoringId)) return undefined
+  const [session] = await sql<(ListRow & { claude_session_id: string; stale_at: Date | null; stop_reason: string | null })[]>`
+    select s.*, null::text as last_event_type, null::timestamptz as last_event_at, 0 as texts_sent, 0 as events
+    from monitoring_sessions s where s.id = ${monitoringId} and s.user_id = ${userId}`
+  if (!session) return undefined
+  const events = await sql<
+    { id: string; event_type: string; occurred_at: Date; received_at: Date; outcome: string; details: Record<string, unknown>; summarised_at: Date | null; text: TextColumns | null; summary: TextColumns | null }[]
+  >`
+    select e.id, e.event_type, e.occurred_at, e.received_at, e.outcome, e.details, e.summarised_at,
+           case when m.id is null then null else json_build_object('id', m.id, 'kind', m.kind, 'status', m.status, 'error_code', m.error_code,
+             'error_message', m.error_message, 'segments', m.segments, 'created_at', m.created_at, 'body', m.body) end as text,
+           case when d.id is null then null else json_build_object('id', d.id, 'kind', d.kind, 'status', d.status, 'error_code', d.error_code,
+             'error_message', d.error_message, 'segments', d.segments, 'created_at', d.created_at, 'body', d.body) end as summary
+    from session_events e
+    left join sms_messages m on m.id = e.sms_id
+    left join sms_messages d on d.id = e.summary_sms_id
+    where e.session_id = ${monitoringId}
+    order by e.occurred_at, e.received_at`
+  const timeline: TimelineEvent[] = events.map((e) => ({
+    id: e.id,
+    type: e.event_type,
+    occurredAt: e.occurred_at,
+    receivedAt: e.received_at,
+    outcome: e.outcome,
+    details: e.details ?? {},
+    text: toText(e.text),
+    summarisedAt: e.summarised_at,
+    summaryText: toText(e.summary),
+  }))
+  const last = [...timeline].reverse().find((e) => e.type !== 'went_dark')
+  const textsSent = timeline.filter((e) => e.text && !['failed', 'sending'].includes(e.text.status)).length
+  return {
+    id: session.id,
+    claudeSessionId: session.claude_session_id,
+    description: session.description,
+    project: session.project,
+    hostname: session.hostname,
+    status: sessionStatus({ status: session.status, lastEventType: last?.type ?? null, lastEventAt: last?.occurredAt ?? null, lastActivityAt: session.last_activity_at }),
+    startedAt: session.started_at,
+    lastHeartbeatAt: session.last_heartbeat_at,
+    endedAt: session.stopped_at,
+    staleAt: session.stale_at,
+    stopReason: session.stop_reason,
+    textsSent,
+    events: timeline.length,
+    timeline,
+  }
+}

@@ -1,0 +1,102 @@
+import { EventEmitter, once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../../server/clock.js'
+import { createSql } from '../../server/db/connect.js'
+import { createSweeper } from '../../server/monitoring/sweeper.js'
+import { createNotifier } from '../../server/sms/notifier.js'
+import { createPostgresSessionUpdates, type SessionUpdate } from '../../server/session-updates.js'
+import { DashboardClient } from '../support/dashboard.js'
+import { useTestDatabase } from '../support/db.js'
+import { captureLog } from '../support/log.js'
+import { monitoredSession, sendEvent } from '../support/monitoring.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { testPhone } from '../support/users.js'
+
+const db = useTestDatabase()
+const { log } = captureLog('dashboard-live-updates')
+
+function collect(updates: ReturnType<typeof createPostgresSessionUpdates>, userId: string) {
+  const seen = new EventEmitter()
+  const list: SessionUpdate[] = []
+  updates.subscribe(userId, (u) => {
+    list.push(u)
+    seen.emit('update', u)
+  })
+  return { list, next: () => once(seen, 'update', { signal: AbortSignal.timeout(5_000) }).then(([u]) => u as SessionUpdate) }
+}
+
+describe('the live-update hub', () => {
+  it('reaches pages served by another server process on the same database (LISTEN/NOTIFY)', async () => {
+    // Two pools stand for two server processes.
+    const otherSql = createSql(db.url, { max: 2 })
+    try {
+      const processA = createPostgresSessionUpdates(db.sql, log)
+      const processB = createPostgresSessionUpdates(otherSql, log)
+      const userId = '11111111-1111-4111-8111-111111111111'
+      const inA = collect(processA, userId)
+      const inB = collect(processB, userId)
+      const other = collect(processB, '22222222-2222-4222-8222-222222222222')
+      await Promise.all([processA.ready(), processB.ready()])
+      const arrivedB = inB.next()
+      const arrivedA = inA.next()
+      processA.publish({ userId, monitoringId: 'm-1', kind: 'heartbeat' })
+      expect(await arrivedB).toEqual({ userId, monitoringId: 'm-1', kind: 'heartbeat' })
+      expect(await arrivedA).toEqual({ userId, monitoringId: 'm-1', kind: 'heartbeat' })
+      expect(inA.list).toHaveLength(1) // heard once, through the LISTEN
+      expect(other.list).toHaveLength(0) // another user hears nothing
+    } finally {
+      await otherSql.end({ timeout: 5 })
+    }
+  })
+})
+
+describe('GET /dashboard/live', () => {
+  let twilio: TwilioEndpoint
+  let server: TestServer
+  beforeAll(async () => {
+    twilio = await startTwilioEndpoint()
+    server = await startTestServer({ sql: db.sql, twilio, name: 'dashboard-live' })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await twilio?.close()
+  })
+
+  it('streams an update when the user’s session reports an event, and nothing about other users', async () => {
+    const phone = testPhone()
+    const s = await monitoredSession(server, db.sql, { phone })
+    const stranger = await monitoredSession(server, db.sql)
+    const client = new DashboardClient(server.url)
+    await client.signIn(phone, twilio)
+
+    const controller = new AbortController()
+    const res = await fetch(`${server.url}/dashboard/live`, { headers: { cookie: client.cookieHeader }, signal: controller.signal })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let received = ''
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(received)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`stream ended; got ${received}`)
+        received += decoder.decode(value)
+      }
+    }
+    await readUntil(/: connected/)
+    await sendEvent(server, stranger, { event_type: 'error', details: { error: 'not yours' } })
+    await sendEvent(server, s, { event_type: 'waiting', details: { message: 'Proceed?' } })
+    await readUntil(/event: update\ndata: .*"event"/)
+    expect(received).toContain(`"monitoringId":"${s.id}"`)
+    expect(received).not.toContain(stranger.id)
+
+    // The sweeper (here with its own hub, as in another process) marks the silent session stale.
+    const clock = manualClock(new Date(Date.now() + 10 * 60_000))
+    const notifier = createNotifier({ sql: db.sql, sms: server.sms, clock, log, charset: 'unicode' })
+    const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates: createPostgresSessionUpdates(db.sql, log) })
+    expect((await sweeper.sweep()).stale).toContain(s.id)
+    await readUntil(new RegExp(`"kind":"stale","monitoringId":"${s.id}"`))
+    controller.abort()
+  })
+})
