@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { RunFile } from '../../mcp/hook-endpoint.js'
-import { testOutputDir } from './secrets.js'
+import { recordSecret, testOutputDir } from './secrets.js'
 
 /** The bundled MCP server, exactly as Claude Code runs it (npm test builds it first). */
 export const MCP_MAIN = resolve('dist/mcp/main.js')
@@ -96,7 +96,9 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
       }
     })().filter((n) => n.endsWith('.json'))
     if (names.length === 0) return undefined
-    return RunFile.parse(JSON.parse(readFileSync(join(runDir, names[0]!), 'utf8')))
+    const run = RunFile.parse(JSON.parse(readFileSync(join(runDir, names[0]!), 'utf8')))
+    recordSecret('token', run.token)
+    return run
   }
   return {
     client,
