@@ -70,7 +70,7 @@ describe('the hook endpoint under random input', () => {
     // rate limit when the fuzz already caused an error text).
     expect((await mcp.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'after the fuzz' })).status).toBe(200)
     const deadline = Date.now() + 15_000
-    let rows: unknown[] = []
+    let rows: readonly unknown[] = []
     while (!rows.length && Date.now() < deadline) {
       rows = await db.sql`select 1 from session_events where details->>'error' = 'after the fuzz' and outcome in ('sent', 'rate_limited')`
       if (!rows.length) await new Promise((r) => setTimeout(r, 50))
