@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres, { type Sql } from 'postgres'
@@ -12,8 +12,16 @@ export interface Database {
   close(): Promise<void>
 }
 
+/**
+ * This process among every server process on the database. Each connection announces it as its
+ * application_name, so pg_stat_activity tells whether a process that started handling an event is
+ * still connected (server/monitoring/events.ts reclaimEvent).
+ */
+export const PROCESS_NAME = `claude-sms-notifier/${randomUUID()}`
+
 export function createSql(url: string, opts: { max?: number } = {}): Sql {
   return postgres(url, {
+    connection: { application_name: PROCESS_NAME },
     max: opts.max ?? 10,
     connect_timeout: 5,
     idle_timeout: 60,
