@@ -46032,10 +46032,10 @@ function createOutbox(deps) {
 
 // mcp/tools/answer.ts
 function answer(lines, data = {}) {
-  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: true, ...data } };
+  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: true, message: lines.join("\n"), ...data } };
 }
 function refusal(lines, data = {}) {
-  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: false, ...data }, isError: true };
+  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: false, message: lines.join("\n"), ...data }, isError: true };
 }
 function serverTrouble(error62, serverUrl) {
   if (error62 instanceof ServerUnreachable) {
@@ -46498,6 +46498,7 @@ for (const tool of tools) {
     if (notices.length) {
       result2.content.unshift({ type: "text", text: notices.join("\n") });
       result2.structuredContent.notices = notices;
+      result2.structuredContent.message = [...notices, result2.structuredContent.message].filter(Boolean).join("\n");
     }
     return result2;
   });
