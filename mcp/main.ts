@@ -106,6 +106,7 @@ for (const tool of tools) {
     if (notices.length) {
       result.content.unshift({ type: 'text', text: notices.join('\n') })
       result.structuredContent.notices = notices
+      result.structuredContent.message = [...notices, result.structuredContent.message].filter(Boolean).join('\n')
     }
     return result
   })
@@ -117,6 +118,15 @@ async function shutdown(why: string) {
   stopping = true
   log.info({ why }, 'shutting down')
   monitor.pause()
+  // Claude Code (2.1.331) stops this process with SIGINT when the session ends, before it runs the
+  // SessionEnd hooks, so the forwarder finds nobody to tell: the end of this process is the end of the
+  // session. The "done" event and the stop go to the outbox on disk first; what the flush below cannot
+  // send, the next MCP server process of this user sends. A crash (kill -9) skips this, and the next
+  // process for the session resumes monitoring instead.
+  await Promise.race([
+    monitor.handleHook({ hook_event_name: 'SessionEnd', session_id: claudeSessionId, reason: 'exit' }).catch((e) => log.warn({ err: e }, 'could not record the end of the session')),
+    new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS / 3)),
+  ])
   const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, 'last flush failed'))
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))])
   outbox.close()

@@ -46032,10 +46032,10 @@ function createOutbox(deps) {
 
 // mcp/tools/answer.ts
 function answer(lines, data = {}) {
-  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: true, ...data } };
+  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: true, message: lines.join("\n"), ...data } };
 }
 function refusal(lines, data = {}) {
-  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: false, ...data }, isError: true };
+  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { ok: false, message: lines.join("\n"), ...data }, isError: true };
 }
 function serverTrouble(error62, serverUrl) {
   if (error62 instanceof ServerUnreachable) {
@@ -46498,6 +46498,7 @@ for (const tool of tools) {
     if (notices.length) {
       result2.content.unshift({ type: "text", text: notices.join("\n") });
       result2.structuredContent.notices = notices;
+      result2.structuredContent.message = [...notices, result2.structuredContent.message].filter(Boolean).join("\n");
     }
     return result2;
   });
@@ -46508,6 +46509,10 @@ async function shutdown(why) {
   stopping = true;
   log.info({ why }, "shutting down");
   monitor.pause();
+  await Promise.race([
+    monitor.handleHook({ hook_event_name: "SessionEnd", session_id: claudeSessionId, reason: "exit" }).catch((e) => log.warn({ err: e }, "could not record the end of the session")),
+    new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS / 3))
+  ]);
   const flushed = outbox.flush({ force: true, deadlineMs: SHUTDOWN_FLUSH_MS }).catch((e) => log.warn({ err: e }, "last flush failed"));
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))]);
   outbox.close();

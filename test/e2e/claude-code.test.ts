@@ -56,12 +56,10 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { t
     expect(hookResponses(run).find((h) => h.event === 'PostToolUseFailure')).toMatchObject({ exitCode: 0, outcome: 'success', stdout: '' })
   })
 
-  // Skipped: the MCP server never learns that the session ended. Claude Code 2.1.331 stops it (SIGINT)
-  // before it runs SessionEnd hooks (its debug log: "Sending SIGINT to MCP server process", then
-  // "SessionEnd:other ... completed"), so the forwarder finds no server, and on SIGINT the MCP server
-  // keeps the session for a later process to resume instead of sending "done". The fix belongs in
-  // mcp/main.ts (treat shutdown while monitoring as the session's end); unskip this test with it.
-  it.skip('texts "done" when a monitored session ends', async () => {
+  // Claude Code 2.1.331 stops the MCP server (SIGINT) before it runs SessionEnd hooks (its debug log:
+  // "Sending SIGINT to MCP server process", then "SessionEnd:other ... completed"), so the forwarder
+  // finds no server: the MCP server itself treats its shutdown while monitoring as the session's end.
+  it('texts "done" when a monitored session ends', async () => {
     const home = claudeHome()
     const { phone } = await pairedPerson(db.sql, server, home)
     const run = await runSession({ bin, home, server, node: recordingNode(), pluginDir: checkout, ...quietSessionScenario('Write the release notes') })
