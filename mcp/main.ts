@@ -113,6 +113,7 @@ for (const tool of tools) {
     if (notices.length) {
       result.content.unshift({ type: 'text', text: notices.join('\n') })
       result.structuredContent.notices = notices
+      result.structuredContent.message = [...notices, result.structuredContent.message].filter(Boolean).join('\n')
     }
     return result
   })

@@ -58,7 +58,9 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: () => nu
 export function classify(error: unknown): Delivery {
   if (error instanceof ServerUnreachable) return { outcome: 'retry', reason: error.message }
   if (error instanceof ServerRejected) {
-    if (error.status >= 500 || error.status === 408 || error.status === 429) return { outcome: 'retry', reason: `${error.status} ${error.code}`, retryAfterMs: error.retryAfterMs }
+    // 409: the server is still handling this event_id, or its first handler died mid-way and the
+    // event becomes reclaimable shortly (server/sms/notifier.ts). Dropping it would lose the event.
+    if (error.status >= 500 || error.status === 408 || error.status === 409 || error.status === 429) return { outcome: 'retry', reason: `${error.status} ${error.code}`, retryAfterMs: error.retryAfterMs }
     return { outcome: 'rejected', reason: `${error.status} ${error.code}: ${error.message}`, status: error.status }
   }
   return { outcome: 'retry', reason: (error as Error)?.message ?? String(error) }

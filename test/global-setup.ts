@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startEmbeddedPostgres, stopStalePostmaster } from '../server/db/embedded.js'
+import { describeFindings, scanTestLogs } from './support/log-scan.js'
+import { testOutputDir } from './support/secrets.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,10 +38,14 @@ async function sweepStaleRuns(parent: string) {
  * Each test file then works in a database of its own (test/support/db.ts).
  */
 export default async function setup(project: TestProject) {
-  if (!process.env.CLAUDE_SMS_KEEP_TEST_LOGS) rmSync('test-output/logs', { recursive: true, force: true })
+  const output = testOutputDir()
+  if (!process.env.CLAUDE_SMS_KEEP_TEST_LOGS) {
+    rmSync(join(output, 'logs'), { recursive: true, force: true })
+    rmSync(join(output, 'secrets'), { recursive: true, force: true })
+  }
   if (process.env.DATABASE_URL) {
     project.provide('databaseUrl', process.env.DATABASE_URL)
-    return
+    return () => failOnLeakedSecrets(output)
   }
   const parent = join(tmpdir(), 'claude-sms-test-pg')
   mkdirSync(parent, { recursive: true })
@@ -56,5 +62,18 @@ export default async function setup(project: TestProject) {
     process.off('exit', db.killSync)
     await db.stop()
     rmSync(base, { recursive: true, force: true })
+    failOnLeakedSecrets(output)
   }
+}
+
+/**
+ * After every test file: no log line of the whole run (servers in and out of process, MCP servers)
+ * may hold a full phone number, a pairing code or a token. Throwing here fails `npm test`.
+ */
+function failOnLeakedSecrets(output: string) {
+  const findings = scanTestLogs(output)
+  if (!findings.length) return
+  // vitest prints an error thrown by a global teardown but keeps the exit code it had: set it.
+  process.exitCode = 1
+  throw new Error(describeFindings(findings))
 }

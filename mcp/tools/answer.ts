@@ -2,7 +2,8 @@ import { ServerRejected, ServerUnreachable } from '../api.js'
 
 /**
  * A tool's answer: a few plain lines the person reads in Claude's output (what happened, what to do
- * next), plus the same facts as structured content for Claude.
+ * next), plus the same facts as structured content for Claude. The lines are in the structured content
+ * too (`message`): Claude Code 2.1.331 hands the model the structured content instead of the text.
  */
 export interface ToolAnswer {
   [key: string]: unknown
@@ -12,11 +13,11 @@ export interface ToolAnswer {
 }
 
 export function answer(lines: string[], data: Record<string, unknown> = {}): ToolAnswer {
-  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ok: true, ...data } }
+  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ok: true, message: lines.join('\n'), ...data } }
 }
 
 export function refusal(lines: string[], data: Record<string, unknown> = {}): ToolAnswer {
-  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ok: false, ...data }, isError: true }
+  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ok: false, message: lines.join('\n'), ...data }, isError: true }
 }
 
 /** What went wrong talking to the server, in words that say what to do. */

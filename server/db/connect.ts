@@ -1,3 +1,5 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres, { type Sql } from 'postgres'
 import type { Logger } from '../log.js'
@@ -10,14 +12,58 @@ export interface Database {
   close(): Promise<void>
 }
 
+/**
+ * This process among every server process on the database. Each connection announces it as its
+ * application_name, so pg_stat_activity tells whether a process that started handling an event is
+ * still connected (server/monitoring/events.ts reclaimEvent).
+ */
+export const PROCESS_NAME = `claude-sms-notifier/${randomUUID()}`
+
 export function createSql(url: string, opts: { max?: number } = {}): Sql {
   return postgres(url, {
+    connection: { application_name: PROCESS_NAME },
     max: opts.max ?? 10,
     connect_timeout: 5,
     idle_timeout: 60,
     onnotice: () => {},
     transform: { undefined: null },
   })
+}
+
+/**
+ * The embedded PostgreSQL listens on 127.0.0.1, where any local user can connect: its password is
+ * random, made once per data directory and kept in DATA_DIR/pg-password (0600) beside jwt-secret.
+ * A data directory made before that has the old fixed password "postgres": `replace` says so.
+ */
+function embeddedPassword(dataDir: string, pgDir: string): { current: string; replace?: string } {
+  const file = join(dataDir, 'pg-password')
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim()
+    if (kept) return { current: kept }
+  }
+  mkdirSync(dataDir, { recursive: true })
+  const fresh = randomBytes(24).toString('base64url')
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, `${fresh}\n`, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  if (!existsSync(join(pgDir, 'PG_VERSION'))) {
+    renameSync(tmp, file)
+    return { current: fresh }
+  }
+  return { current: 'postgres', replace: tmp }
+}
+
+/** Sets the password kept in the temp file `pending`, then makes that file DATA_DIR/pg-password. */
+async function replacePassword(db: EmbeddedDatabase, pending: string): Promise<EmbeddedDatabase> {
+  const password = readFileSync(pending, 'utf8').trim()
+  const admin = createSql(db.url, { max: 1 })
+  try {
+    await admin.unsafe(`alter role postgres password '${password}'`) // base64url: nothing to escape
+  } finally {
+    await admin.end({ timeout: 5 })
+  }
+  renameSync(pending, pending.replace(/\.\d+\.tmp$/, ''))
+  return { ...db, url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${db.port}/postgres` }
 }
 
 /**
@@ -32,11 +78,17 @@ export async function connectDatabase(opts: { databaseUrl: string | undefined; d
     const dataDir = join(opts.dataDir, 'pg')
     log.info({ dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL')
     const started = Date.now()
+    const password = embeddedPassword(opts.dataDir, dataDir)
     embedded = await startEmbeddedPostgres({
       dataDir,
       persistent: true,
+      password: password.current,
       onLog: (m) => log.debug({ postgres: String(m).trim() }, 'embedded postgres'),
     })
+    if (password.replace) {
+      embedded = await replacePassword(embedded, password.replace)
+      log.warn('the embedded PostgreSQL had the well-known password "postgres": replaced it with a random one kept in DATA_DIR/pg-password')
+    }
     if (embedded.stalePid) log.warn({ pid: embedded.stalePid }, 'stopped a PostgreSQL left running by an earlier run that was killed')
     log.info(
       { port: embedded.port, dataDir, initialised: embedded.initialised, ms: Date.now() - started },

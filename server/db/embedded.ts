@@ -106,6 +106,8 @@ export async function startEmbeddedPostgres(opts: {
   dataDir: string
   persistent: boolean
   password?: string
+  /** A fixed port (to come back where clients expect it); a free one when omitted. */
+  port?: number
   onLog?: (message: unknown) => void
 }): Promise<EmbeddedDatabase> {
   const dataDir = resolve(opts.dataDir)
@@ -118,8 +120,8 @@ export async function startEmbeddedPostgres(opts: {
   const Ctor = await loadEmbeddedPostgres()
   const onLog = opts.onLog ?? (() => {})
   let lastError: unknown
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort() // a race with another process for this port: try another one
+  for (let attempt = 1; attempt <= (opts.port ? 1 : 3); attempt++) {
+    const port = opts.port ?? (await freePort()) // a race with another process for this port: try another one
     const pg = new Ctor({
       databaseDir: dataDir,
       port,

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import { PROCESS_NAME } from '../db/connect.js'
 import type { HeldSummary } from '../sms/format.js'
 import type { AlertType } from '../sms/policy.js'
 
@@ -38,8 +39,8 @@ export async function recordEvent(
   e: { sessionId: string; userId: string; eventId?: string | null; type: AlertType; occurredAt: Date; receivedAt: Date; details: Record<string, unknown> },
 ): Promise<StoredEvent | undefined> {
   const [row] = await sql<EventRow[]>`
-    insert into session_events (session_id, user_id, event_id, event_type, occurred_at, received_at, details)
-    values (${e.sessionId}, ${e.userId}, ${e.eventId ?? null}, ${e.type}, ${e.occurredAt}, ${e.receivedAt}, ${sql.json(e.details as never)})
+    insert into session_events (session_id, user_id, event_id, event_type, occurred_at, received_at, details, handler)
+    values (${e.sessionId}, ${e.userId}, ${e.eventId ?? null}, ${e.type}, ${e.occurredAt}, ${e.receivedAt}, ${sql.json(e.details as never)}, ${PROCESS_NAME})
     on conflict (session_id, event_id) do nothing
     returning id, outcome, response_status, response_body, received_at`
   return row ? toEvent(row) : undefined
@@ -53,17 +54,28 @@ export async function findEvent(sql: Sql, sessionId: string, eventId: string): P
 
 /**
  * Takes over an event whose earlier handling produced no answer: the send failed for a reason worth
- * retrying, or the process handling it died (pending for longer than `staleAfterMs`). Compare-and-set,
- * so of two retries arriving together only one handles it.
+ * retrying, or its handler is gone. Gone means: this process handled it and is not any more
+ * (`handledHere` false: the request failed mid-way, e.g. the database went away); or the process
+ * that handled it has no connection to the database any more (it crashed), checked once the event
+ * is a few seconds old; or, whatever the above says, it has been pending for `staleAfterMs`.
+ * Compare-and-set, so of two retries arriving together only one handles it.
  */
-export async function reclaimEvent(sql: Sql, id: string, now: Date, staleAfterMs: number): Promise<boolean> {
+export async function reclaimEvent(sql: Sql, id: string, now: Date, opts: { staleAfterMs: number; handledHere: boolean }): Promise<boolean> {
   const rows = await sql`
-    update session_events set outcome = 'pending', received_at = ${now}
+    update session_events set outcome = 'pending', received_at = ${now}, handler = ${PROCESS_NAME}
     where id = ${id} and response_status is null and summarised_at is null
-      and (outcome = 'send_failed' or (outcome = 'pending' and received_at < ${new Date(now.getTime() - staleAfterMs)}))
+      and (outcome = 'send_failed' or (outcome = 'pending' and (
+        received_at < ${new Date(now.getTime() - opts.staleAfterMs)}
+        or (handler = ${PROCESS_NAME} and ${!opts.handledHere})
+        or (handler <> ${PROCESS_NAME} and received_at < ${new Date(now.getTime() - HANDLER_GRACE_MS)}
+            and not exists (select 1 from pg_stat_activity a where a.application_name = session_events.handler)))))
     returning id`
   return rows.length === 1
 }
+
+// A handler's connections can be missing from pg_stat_activity behind a connection pooler; a few
+// seconds (more than a send's deadline) keeps a live handler from being overtaken there.
+const HANDLER_GRACE_MS = 5_000
 
 export async function settleEvent(sql: Sql, id: string, s: { outcome: EventOutcome; smsId?: string | null; answer?: StoredAnswer | null }): Promise<void> {
   await sql`

@@ -43,7 +43,11 @@ export interface Notifier {
   sendPauseDigest(userId: string, opts?: { quietHours?: boolean }): Promise<boolean>
 }
 
-// A pending event older than this was being handled by a process that died: a retry may take it over.
+// Events this process is handling right now (session_events ids): a retry must not take them over.
+// Per process, not per notifier, because the database knows handlers by process (PROCESS_NAME).
+const handling = new Set<string>()
+
+// A pending event older than this is taken over by a retry whatever else is known about its handler.
 const ABANDONED_AFTER_MS = 30_000
 
 /** Load, decide (server/sms/policy.ts), send, store. */
@@ -118,20 +122,25 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         details,
       })
       let rowId = stored?.id
-      if (!rowId) {
+      if (rowId) handling.add(rowId)
+      else {
         const replay = await answerOfRepeat(session.id, event.event_id!)
         if ('answer' in replay) return replay.answer
         rowId = replay.reclaimed
       }
 
-      const delivery = await deliver(session, event.event_type, rowId, details)
-      const { outcome, answer } = answerFor(delivery)
-      await settleEvent(sql, rowId, { outcome, smsId: 'smsId' in delivery ? delivery.smsId : null, answer })
-      log.info({ monitoring_id: session.id, event_type: event.event_type, outcome }, 'event handled')
-      if (!answer) {
-        throw new ApiError(503, 'service_unavailable', 'The SMS provider did not take the text. Retry later with the same event_id.', { sms_id: 'smsId' in delivery ? delivery.smsId : null }, { 'Retry-After': '30' })
+      try {
+        const delivery = await deliver(session, event.event_type, rowId, details)
+        const { outcome, answer } = answerFor(delivery)
+        await settleEvent(sql, rowId, { outcome, smsId: 'smsId' in delivery ? delivery.smsId : null, answer })
+        log.info({ monitoring_id: session.id, event_type: event.event_type, outcome }, 'event handled')
+        if (!answer) {
+          throw new ApiError(503, 'service_unavailable', 'The SMS provider did not take the text. Retry later with the same event_id.', { sms_id: 'smsId' in delivery ? delivery.smsId : null }, { 'Retry-After': '30' })
+        }
+        return answer
+      } finally {
+        handling.delete(rowId)
       }
-      return answer
     },
 
     async notifyWentDark(session) {
@@ -178,7 +187,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const existing = await findEvent(sql, sessionId, eventId)
       if (!existing) throw new Error('event vanished while answering a repeat')
       if (existing.answer) return { answer: existing.answer }
-      if (await reclaimEvent(sql, existing.id, clock.now(), ABANDONED_AFTER_MS)) return { reclaimed: existing.id }
+      if (await reclaimEvent(sql, existing.id, clock.now(), { staleAfterMs: ABANDONED_AFTER_MS, handledHere: handling.has(existing.id) })) {
+        handling.add(existing.id)
+        return { reclaimed: existing.id }
+      }
       if (existing.outcome !== 'pending') {
         // It failed to send, and a later text has since told the user about it.
         return { answer: { status: 200, body: { sms_sent: false, rate_limited: false, next_allowed_at: null, sms_id: null, reason: 'summarised' } } }

@@ -61,6 +61,8 @@ describe('the MCP server\'s tools, without a notifier server', () => {
     const status = await p.call('sms_status')
     expect(status.text).toMatch(/Not paired yet[\s\S]*Not monitoring this session/)
     expect(status.structured).toMatchObject({ paired: false, monitoring: null, queued: 0 })
+    // Claude Code hands the model the structured content: the person's lines must be in it too.
+    expect(status.structured.message).toBe(status.text)
     expect((await p.call('sms_logout')).text).toMatch(/Not paired/)
   })
 

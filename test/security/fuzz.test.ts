@@ -57,6 +57,16 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: () => '/dashboard', kind: 'page' },
   { method: 'GET', path: () => '/dashboard/sessions', kind: 'page' },
   { method: 'GET', path: (id) => `/dashboard/sessions/${id}`, kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/login', kind: 'page' },
+  { method: 'POST', path: () => '/dashboard/login', kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/login/code', kind: 'page' },
+  { method: 'POST', path: () => '/dashboard/login/code', kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/settings', kind: 'page' },
+  { method: 'POST', path: () => '/dashboard/settings', kind: 'page' },
+  { method: 'POST', path: () => '/dashboard/logout', kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/stats', kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/outbox', kind: 'page' },
+  { method: 'GET', path: () => '/dashboard/static/style.css', kind: 'page' },
   { method: 'GET', path: () => '/healthz', kind: 'api' },
 ]
 
@@ -106,6 +116,15 @@ const requests = fc.record({
   contentType: contentTypes,
   auth: authHeaders,
   signature: fc.option(fc.string({ maxLength: 40 })),
+  // Dashboard cookies: none, random, forged session values, a huge one.
+  cookie: fc.option(
+    fc.oneof(
+      fc.string({ maxLength: 80 }).map((v) => `sms_dashboard=${encodeURIComponent(v)}`),
+      fc.base64String({ minLength: 40, maxLength: 64 }).map((v) => `sms_dashboard=${v}; __Host-sms_dashboard=${v}`),
+      fc.string({ maxLength: 200 }),
+      fc.constant(`sms_dashboard=${'a'.repeat(8_000)}`),
+    ),
+  ),
   query: fc.option(fc.dictionary(fc.constantFrom('callback_uri', 'state', 'src', 'x'), fc.oneof(fc.string(), fc.constantFrom('http://127.0.0.1:1/cb', 'http://evil.example/', 'javascript:alert(1)')))),
 })
 
@@ -124,6 +143,7 @@ describe('fuzzing every endpoint', () => {
         const auth = await resolveAuth(r.auth)
         if (auth) headers.authorization = auth
         if (r.signature !== null) headers['x-twilio-signature'] = r.signature
+        if (r.cookie !== null) headers.cookie = r.cookie.replace(/[^\t\x20-\x7e]/g, '')
         const id = r.id === 'the-real-session' ? monitoringId : r.id
         const res = await fetch(`${server.url}${r.endpoint.path(id)}${query}`, {
           method,

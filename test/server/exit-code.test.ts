@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 describe('a failing test fails the run', () => {
   it('exits non-zero even though the embedded PostgreSQL was loaded', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLAUDE_SMS_KEEP_TEST_LOGS: '1' }
+    // Its own output directory: its end-of-run log scan must not read this run's logs half-written.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLAUDE_SMS_TEST_OUTPUT: mkdtempSync(join(tmpdir(), 'claude-sms-failing-')) }
     delete env.DATABASE_URL // force the embedded PostgreSQL path of the global setup
     delete env.VITEST
     delete env.VITEST_POOL_ID

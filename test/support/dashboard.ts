@@ -1,4 +1,5 @@
 import { codeTextedTo } from './pairing.js'
+import { recordSecret } from './secrets.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
 /** The hidden CSRF field of the first form on a page. */
@@ -56,7 +57,10 @@ export class DashboardClient {
       const value = pair!.slice(eq + 1).trim()
       const expired = attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1]!).getTime() < Date.now())
       if (!value || expired) this.cookies.delete(name)
-      else this.cookies.set(name, value)
+      else {
+        this.cookies.set(name, value)
+        recordSecret('token', decodeURIComponent(value))
+      }
     }
     return res
   }

@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { createLogger, type Logger } from '../../server/log.js'
+import { testOutputDir } from './secrets.js'
 
 export interface CapturedLog {
   log: Logger
@@ -16,7 +17,7 @@ export interface CapturedLog {
  */
 export function captureLog(name: string, level = 'debug'): CapturedLog {
   const lines: string[] = []
-  const dir = join('test-output', 'logs')
+  const dir = join(testOutputDir(), 'logs')
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${name.replace(/[^\w.-]+/g, '_')}.ndjson`)
   const destination = new Writable({

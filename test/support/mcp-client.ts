@@ -1,10 +1,11 @@
 import { EventEmitter, once } from 'node:events'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { RunFile } from '../../mcp/hook-endpoint.js'
+import { recordSecret, testOutputDir } from './secrets.js'
 
 /** The bundled MCP server, exactly as Claude Code runs it (npm test builds it first). */
 export const MCP_MAIN = resolve('dist/mcp/main.js')
@@ -67,10 +68,15 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
   const stderr: string[] = []
   const logged = new EventEmitter()
   let partial = ''
+  // Kept for the suite-wide scan for secrets in log output (test/support/log-scan.ts).
+  const logDir = join(testOutputDir(), 'logs')
+  mkdirSync(logDir, { recursive: true })
+  const logFile = join(logDir, `mcp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.ndjson`)
   transport.stderr?.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n')
     partial = lines.pop() ?? ''
     for (const line of lines.filter(Boolean)) {
+      appendFileSync(logFile, `${line}\n`)
       stderr.push(line)
       logged.emit('line', line)
     }
@@ -90,7 +96,9 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
       }
     })().filter((n) => n.endsWith('.json'))
     if (names.length === 0) return undefined
-    return RunFile.parse(JSON.parse(readFileSync(join(runDir, names[0]!), 'utf8')))
+    const run = RunFile.parse(JSON.parse(readFileSync(join(runDir, names[0]!), 'utf8')))
+    recordSecret('token', run.token)
+    return run
   }
   return {
     client,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
+import { recordSecret } from './secrets.js'
 import type { TestServer } from './server.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 import { pairedUser } from './users.js'
@@ -49,6 +50,7 @@ export async function monitoredSession(server: TestServer, sql: Sql, opts: { pho
     },
   })
   if (res.status !== 200) throw new Error(`start failed: ${res.status} ${JSON.stringify(res.body)}`)
+  recordSecret('token', res.body.session_token as string)
   return { ...paired, token: res.body.session_token as string, id: res.body.monitoring_id as string }
 }
 

@@ -1,3 +1,4 @@
+import { recordSecret } from './secrets.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
 /** The 6-digit code in the newest pairing text to `to`, as the person would read it on their phone. */
@@ -5,6 +6,7 @@ export function codeTextedTo(twilio: TwilioEndpoint, to: string): string {
   const text = twilio.lastTo(to)
   const code = text && /\b(\d{6})\b/.exec(text.body)?.[1]
   if (!code) throw new Error(`no pairing code was texted to ${to}; texts: ${JSON.stringify(twilio.messages.map((m) => m.body))}`)
+  recordSecret('code', code)
   return code
 }
 
@@ -26,9 +28,11 @@ export async function pairRemotely(baseUrl: string, twilio: TwilioEndpoint, phon
   const login = await postJson(`${baseUrl}/login`, { phone, state: 'state-1234567', mode: 'remote' }, headers)
   if (login.status !== 200) throw new Error(`POST /login answered ${login.status}: ${await login.text()}`)
   const started = (await login.json()) as { temp_token: string; phone: string; expires_in: number }
+  recordSecret('token', started.temp_token)
   const code = codeTextedTo(twilio, phone)
   const exchange = await postJson(`${baseUrl}/auth/exchange`, { temp_token: started.temp_token, pairing_code: code }, headers)
   if (exchange.status !== 200) throw new Error(`POST /auth/exchange answered ${exchange.status}: ${await exchange.text()}`)
   const paired = (await exchange.json()) as { access_token: string; expires_at: string; phone: string }
+  recordSecret('token', paired.access_token)
   return { accessToken: paired.access_token, started, paired, code }
 }

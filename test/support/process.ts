@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { testOutputDir } from './secrets.js'
 
 export interface SpawnedServer {
   proc: ChildProcess
@@ -18,9 +21,14 @@ export function spawnServer(env: Record<string, string | undefined>): SpawnedSer
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
+  // Kept for the suite-wide scan for secrets in log output (test/support/log-scan.ts).
+  const logDir = join(testOutputDir(), 'logs')
+  mkdirSync(logDir, { recursive: true })
+  const logFile = join(logDir, `server-process-${process.pid}-${proc.pid}.ndjson`)
   const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>()
   const onLine = (line: string) => {
     lines.push(line)
+    appendFileSync(logFile, `${line}\n`)
     for (const w of waiters) {
       if (!w.pattern.test(line)) continue
       waiters.delete(w)

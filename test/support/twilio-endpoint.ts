@@ -3,6 +3,7 @@ import { EventEmitter, once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import twilio from 'twilio'
+import { recordSecret } from './secrets.js'
 
 /** A message as the endpoint received it from the twilio SDK. */
 export interface RecordedMessage {
@@ -107,6 +108,9 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
       receivedAt: new Date(),
     }
     messages.push(message)
+    // The number and any code texted are secrets the log must never show (test/support/log-scan.ts).
+    recordSecret('phone', to)
+    recordSecret('code', /\bcode is (\d{6})\b/.exec(body)?.[1])
     events.emit('message', message)
     reply(res, 201, {
       sid: message.sid,

@@ -1,0 +1,81 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { useTestDatabase } from '../support/db.js'
+import { pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
+import { writePairing } from '../support/plugin-pairing.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { pairedUser, testPhone } from '../support/users.js'
+
+// The MCP server's hook endpoint listens on 127.0.0.1, where any local program can reach it. Random
+// bodies, methods, content types and tokens must never take it down or break the monitoring of the
+// session it serves: the real MCP process (dist/mcp/main.js), a monitored session, 1,500 requests.
+
+const db = useTestDatabase()
+let twilio: TwilioEndpoint
+let server: TestServer
+let mcp: McpProcess
+let phone: string
+
+beforeAll(async () => {
+  twilio = await startTwilioEndpoint()
+  server = await startTestServer({ sql: db.sql, twilio, name: 'hook-endpoint-fuzz' })
+  phone = testPhone()
+  const { accessToken } = await pairedUser(db.sql, server.config, { phone })
+  const dirs = pluginDirs()
+  writePairing(dirs, server.url, accessToken, phone)
+  mcp = await startMcp({ dirs, env: { CLAUDE_SMS_AUTH_URL: server.url, CLAUDE_SMS_LOG_LEVEL: 'warn' } })
+  expect((await mcp.call('sms_start', { description: 'fuzzed hooks' })).isError).toBe(false)
+})
+afterAll(async () => {
+  await mcp?.close()
+  await server?.close()
+  await twilio?.close()
+})
+
+const HOOK_NAMES = ['UserPromptSubmit', 'PostToolUseFailure', 'StopFailure', 'Stop', 'Notification', 'PreToolUse', 'PostToolUse', 'Unknown', '']
+const bodies = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+  // Hook-shaped JSON with fields of every type (SessionEnd left out: it would end the monitoring).
+  fc.record({ hook_event_name: fc.oneof(fc.constantFrom(...HOOK_NAMES), fc.jsonValue()), session_id: fc.oneof(fc.string(), fc.jsonValue()), tool_name: fc.jsonValue(), error: fc.jsonValue(), message: fc.jsonValue(), last_assistant_message: fc.jsonValue(), notification_type: fc.jsonValue(), prompt: fc.jsonValue() }, { requiredKeys: ['hook_event_name'] }).map((v) => JSON.stringify(v)),
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.integer({ min: 50, max: 5_000 }).map((n) => '{"a":'.repeat(n) + '1' + '}'.repeat(n)),
+  fc.constantFrom('', '{', 'null', '"Stop"', '{"__proto__":{"hook_event_name":"Stop"}}'),
+)
+
+describe('the hook endpoint under random input', () => {
+  it('answers 2xx/4xx only (401 without its token), never crashes, and the session it serves still reports failures', async () => {
+    const run = mcp.runFile()!
+    await fc.assert(
+      fc.asyncProperty(
+        bodies,
+        fc.constantFrom('valid', 'none', 'wrong', 'garbage'),
+        fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE'),
+        fc.option(fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded')),
+        async (body, auth, method, contentType) => {
+          const headers: Record<string, string> = {}
+          if (contentType) headers['content-type'] = contentType
+          if (auth === 'valid') headers.authorization = `Bearer ${run.token}`
+          if (auth === 'wrong') headers.authorization = `Bearer ${run.token.slice(0, -2)}xx`
+          if (auth === 'garbage') headers.authorization = body.slice(0, 50).replace(/[^\t\x20-\x7e]/g, '')
+          const res = await fetch(`http://127.0.0.1:${run.port}/`, { method, headers, body: method === 'GET' ? undefined : body, signal: AbortSignal.timeout(10_000) })
+          await res.text()
+          expect(res.status).toBeLessThan(500)
+          if (auth !== 'valid') expect(res.status).toBe(401)
+        },
+      ),
+      { numRuns: 1_500, endOnFailure: true },
+    )
+    // Still alive and still monitoring: a failing tool now reaches the server (texted, or held by the
+    // rate limit when the fuzz already caused an error text).
+    expect((await mcp.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'after the fuzz' })).status).toBe(200)
+    const deadline = Date.now() + 15_000
+    let rows: readonly unknown[] = []
+    while (!rows.length && Date.now() < deadline) {
+      rows = await db.sql`select 1 from session_events where details->>'error' = 'after the fuzz' and outcome in ('sent', 'rate_limited')`
+      if (!rows.length) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(rows).toHaveLength(1)
+    expect(twilio.messages.every((m) => m.to === phone)).toBe(true)
+  }, 180_000)
+})
