@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createSql } from '../../server/db/connect.js'
 import { createEmptyDatabase } from '../support/db.js'
 import { listeningUrl, spawnServer, type SpawnedServer } from '../support/process.js'
-import { TEST_JWT_SECRET } from '../support/server.js'
+import { pairRemotely } from '../support/pairing.js'
+import { TEST_JWT_SECRET, TWILIO_FROM } from '../support/server.js'
+import { startTwilioEndpoint } from '../support/twilio-endpoint.js'
 
 // These tests run the built server (`npm start` runs the same file) as real processes.
 const started: SpawnedServer[] = []
@@ -79,6 +81,45 @@ describe('the embedded PostgreSQL default (no DATABASE_URL)', () => {
     expect(second.lines.join('\n')).toMatch(/stopped cleanly/)
     expect(isAlive(postmaster)).toBe(false)
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false)
+  })
+})
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM finishes the request in flight before exiting', async () => {
+    const db = await createEmptyDatabase()
+    const twilio = await startTwilioEndpoint()
+    try {
+      const server = start({ DATABASE_URL: db.url, TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_PHONE_NUMBER: TWILIO_FROM, TWILIO_API_BASE: twilio.baseUrl })
+      const url = await listeningUrl(server)
+      const { accessToken } = await pairRemotely(url, twilio, '+14155550142')
+      const startRes = await fetch(`${url}/sessions/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+        body: JSON.stringify({ claude_session_id: 'graceful-1', description: 'Long migration' }),
+      })
+      const session = (await startRes.json()) as { session_token: string; monitoring_id: string }
+
+      // The provider holds its answer, so the event request is in flight when SIGTERM arrives.
+      const release = twilio.hold()
+      const attempts = twilio.attempts
+      const inFlight = fetch(`${url}/sessions/${session.monitoring_id}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${session.session_token}` },
+        body: JSON.stringify({ event_type: 'error', timestamp: new Date().toISOString(), details: { error: 'Exit code 1' } }),
+      })
+      await twilio.waitForAttempts(attempts + 1)
+      server.proc.kill('SIGTERM')
+      await server.waitForLine(/shutting down: finishing requests in flight/)
+      release()
+      const res = await inFlight
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({ sms_sent: true })
+      expect((await server.exited).code).toBe(0)
+      expect(server.lines.join('\n')).toMatch(/stopped cleanly/)
+    } finally {
+      await twilio.close()
+      await db.drop()
+    }
   })
 })
 

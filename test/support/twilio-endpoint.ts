@@ -46,6 +46,8 @@ export interface TwilioEndpoint {
   failFor(to: string, failure: { status: number; code: number; message?: string } | null): void
   /** Holds every answer until the returned release() is called: a slow provider without sleeping. */
   hold(): () => void
+  /** Resolves when at least `count` send requests have arrived (held or failed ones too); rejects after timeoutMs. */
+  waitForAttempts(count: number, timeoutMs?: number): Promise<void>
   /** Resolves when at least `count` messages have been accepted; rejects after timeoutMs. */
   waitForMessages(count: number, timeoutMs?: number): Promise<RecordedMessage[]>
   /** The newest message sent to `to`. */
@@ -84,6 +86,7 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url?.split('?')[0] ?? '')
     if (!match || req.method !== 'POST') return reply(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 })
     attempts++
+    events.emit('attempt')
     if (held) await held
     if (req.headers.authorization !== expectedAuth || match[1] !== accountSid) {
       return twilioError(res, { status: 401, code: 20003, message: 'Authenticate' })
@@ -153,6 +156,16 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
       return () => {
         held = undefined
         release()
+      }
+    },
+    async waitForAttempts(count, timeoutMs = 10_000) {
+      const deadline = AbortSignal.timeout(timeoutMs)
+      while (attempts < count) {
+        try {
+          await once(events, 'attempt', { signal: deadline })
+        } catch {
+          throw new Error(`expected ${count} send request(s) at the Twilio endpoint within ${timeoutMs} ms, got ${attempts}`)
+        }
       }
     },
     async waitForMessages(count, timeoutMs = 10_000) {
