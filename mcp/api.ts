@@ -1,3 +1,4 @@
+import ky, { type KyInstance } from 'ky'
 import type { z } from 'zod'
 import {
   ErrorBody,
@@ -11,7 +12,6 @@ import {
   StopResponse,
   type EventRequest,
 } from '../contract/api.js'
-import { postJson, type PostAnswer } from './http-post.js'
 
 /** The server could not be reached (refused, DNS, timeout). Always safe to retry later. */
 export class ServerUnreachable extends Error {
@@ -40,29 +40,32 @@ export interface ApiOptions {
  * tools answer at once, and the outbox owns retrying events with backoff.
  */
 export function createApi(opts: ApiOptions = {}) {
+  const http: KyInstance = ky.create({ timeout: opts.timeoutMs ?? 10_000, retry: 0, throwHttpErrors: false })
+
   async function call<S extends z.ZodType>(
     url: string,
     init: { json?: unknown; bearer?: string; timeoutMs?: number },
     schema: S,
     okStatuses: number[] = [200],
   ): Promise<z.infer<S>> {
-    let res: PostAnswer
+    let res: Response
     try {
-      res = await postJson(url, init.json ?? {}, {
+      res = await http.post(url, {
+        json: init.json ?? {},
         headers: init.bearer ? { authorization: `Bearer ${init.bearer}` } : undefined,
-        timeoutMs: init.timeoutMs ?? opts.timeoutMs ?? 10_000,
+        timeout: init.timeoutMs ?? opts.timeoutMs ?? 10_000,
       })
     } catch (error) {
       throw new ServerUnreachable(`${new URL(url).origin} is unreachable (${(error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message})`)
     }
-    const body = parseJson(res.text)
+    const body = parseJson(await res.text().catch(() => ''))
     if (okStatuses.includes(res.status)) {
       const parsed = schema.safeParse(body)
       if (parsed.success) return parsed.data
       if (res.status < 400) throw new ServerRejected(res.status, 'bad_response', `the server's answer to ${new URL(url).pathname} does not match the API`)
     }
     const error = ErrorBody.safeParse(body)
-    const retryAfter = Number(res.headers['retry-after'])
+    const retryAfter = Number(res.headers.get('retry-after'))
     throw new ServerRejected(
       res.status,
       error.success ? error.data.error : res.status >= 500 ? 'server_error' : 'unexpected_status',
