@@ -6,23 +6,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { codeTextedTo, postJson } from '../support/pairing.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-02T09:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'auth-login-page' })
-})
-afterAll(async () => {
-  await server.close()
-  await twilio.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'auth-login-page' }))
 beforeEach(() => twilio.reset())
 
 const loginUrl = (params: Record<string, string>) => `${server.url}/login?${new URLSearchParams(params)}`

@@ -1,26 +1,16 @@
 import { SignJWT, decodeJwt } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ErrorBody, LogoutResponse, RefreshResponse } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { pairRemotely, postJson } from '../support/pairing.js'
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { TEST_JWT_SECRET, useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-02T09:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'auth-tokens' })
-})
-afterAll(async () => {
-  await server.close()
-  await twilio.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'auth-tokens' }))
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const refresh = (token: string) => postJson(`${server.url}/auth/refresh`, {}, bearer(token))

@@ -1,25 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { csrfOf, DashboardClient } from '../support/dashboard.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
 import { codeTextedTo, pairRemotely } from '../support/pairing.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint, startTestServer } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'dashboard-http', pairingLimits: { perNumberPerMinute: 100, perNumberPerHour: 100, perIpPerHour: 1000 } })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'dashboard-http', pairingLimits: { perNumberPerMinute: 100, perNumberPerHour: 100, perIpPerHour: 1000 } }))
 beforeEach(() => twilio.reset())
 
 async function signedIn(phone = testPhone()) {

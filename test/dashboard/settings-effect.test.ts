@@ -1,28 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { manualClock } from '../../server/clock.js'
 import { createSweeper } from '../../server/monitoring/sweeper.js'
 import { createNotifier } from '../../server/sms/notifier.js'
 import { csrfOf, DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent } from '../support/monitoring.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
 // 23:30 UTC: inside quiet hours 22:00-07:00 UTC. Near the real date, so cookie expiry dates stay valid.
 const clock = manualClock(new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 23, 30)))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'dashboard-settings-effect', pairingLimits: { perNumberPerMinute: 100, perNumberPerHour: 100, perIpPerHour: 1000 } })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'dashboard-settings-effect', pairingLimits: { perNumberPerMinute: 100, perNumberPerHour: 100, perIpPerHour: 1000 } }))
 beforeEach(() => twilio.reset())
 
 const baseForm = { quiet_start: '22:00', quiet_end: '07:00', time_zone: 'UTC', done_threshold_minutes: '0', went_dark_alerts: 'on' }

@@ -1,27 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EventLimitedResponse, EventSentResponse } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { createSql } from '../../server/db/connect.js'
 import { segmentInfo } from '../../server/sms/segments.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent } from '../support/monitoring.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint, startTestServer } from '../support/server.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-01T12:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'monitoring-events' })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'monitoring-events' }))
 
 const textsTo = (phone: string) => twilio.messages.filter((m) => m.to === phone)
 

@@ -1,26 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HeartbeatResponse, StartSessionResponse, StopResponse } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser } from '../support/users.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-01T12:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'monitoring-sessions' })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'monitoring-sessions' }))
 
 describe('starting monitoring', () => {
   it('gives a session token and a monitoring id; only the token hash is stored', async () => {

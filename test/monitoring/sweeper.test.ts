@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Sql } from 'postgres'
 import { manualClock } from '../../server/clock.js'
 import { createSql } from '../../server/db/connect.js'
@@ -8,22 +8,12 @@ import { createSmsSender } from '../../server/sms/sender.js'
 import { createTwilioTransport } from '../../server/sms/twilio.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
-import { startTestServer, TWILIO_FROM, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { TWILIO_FROM, useTestServer, useTwilioEndpoint } from '../support/server.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-01T12:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'monitoring-sweeper' })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'monitoring-sweeper' }))
 
 /** A sweeper as a server process builds it: its own pool, sender and notifier, the shared manual clock. */
 function sweeperOn(sql: Sql) {

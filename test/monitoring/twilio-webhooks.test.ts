@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent, twilioPost } from '../support/monitoring.js'
-import { startTestServer, TWILIO_FROM, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { TWILIO_FROM, useTestServer, useTwilioEndpoint, startTestServer } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-01T12:00:00Z'))
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, clock, name: 'monitoring-twilio' })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name: 'monitoring-twilio' }))
 
 const inboundUrl = () => `${server.url}/twilio/inbound`
 /** A text from a phone, as Twilio forwards it. */

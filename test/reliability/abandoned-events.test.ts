@@ -1,27 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createSql, PROCESS_NAME } from '../../server/db/connect.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent } from '../support/monitoring.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 
 // An event whose handling was cut off (the server process crashed, or the database went away in the
 // middle of the request) stays pending with no answer. The plugin's outbox retries it with the same
 // event_id: the retry takes it over as soon as its handler is known to be gone, not 30 s later.
 
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
-
-beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'abandoned-events' })
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'abandoned-events' }))
 
 const textsTo = (phone: string) => twilio.messages.filter((m) => m.to === phone)
 

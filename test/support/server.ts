@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import { afterAll, beforeAll } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +12,7 @@ import { createSmsSender, type SenderOptions, type SmsSender } from '../../serve
 import { createTransport } from '../../server/server.js'
 import { listenOnLoopback } from './listen.js'
 import { captureLog, type CapturedLog } from './log.js'
-import type { TwilioEndpoint } from './twilio-endpoint.js'
+import { startTwilioEndpoint, type TwilioEndpoint } from './twilio-endpoint.js'
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
 export const TWILIO_FROM = '+15005550006'
@@ -94,4 +95,40 @@ export async function startTestServer(opts: {
     http,
     close,
   }
+}
+
+/**
+ * The file's test server, started before its tests and closed after them, for files whose tests all
+ * share one: `const server = useTestServer(() => ({ sql: db.sql, twilio, clock, name }))`. The options
+ * are read when the server starts, so they may name other fixtures of the file.
+ */
+export function useTestServer(options: () => Parameters<typeof startTestServer>[0]): TestServer {
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer(options())
+  })
+  afterAll(() => server?.close())
+  return lateBound(() => server, 'the test server')
+}
+
+/** The file's Twilio-compatible endpoint, started before its tests and closed after them. */
+export function useTwilioEndpoint(): TwilioEndpoint {
+  let endpoint: TwilioEndpoint | undefined
+  beforeAll(async () => {
+    endpoint = await startTwilioEndpoint()
+  })
+  afterAll(() => endpoint?.close())
+  return lateBound(() => endpoint, 'the Twilio endpoint')
+}
+
+/** An object that stands for one created in beforeAll: property reads go to it once it exists. */
+function lateBound<T extends object>(current: () => T | undefined, what: string): T {
+  return new Proxy({} as T, {
+    get(_target, key) {
+      const target = current()
+      if (!target) throw new Error(`${what} is used before beforeAll started it`)
+      const value = Reflect.get(target, key, target) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
 }
