@@ -1,7 +1,7 @@
-import { Router } from 'express'
+import { Router, type Response } from 'express'
 import type { Sql } from 'postgres'
 import { ExchangeRequest } from '../../contract/api.js'
-import { requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
+import { requireAccessToken, type AccessTokens, type IssuedToken } from '../auth/access-tokens.js'
 import { endMonitoringSessions } from '../auth/end-sessions.js'
 import type { Clock } from '../clock.js'
 import { methodNotAllowed, parseOr400 } from '../http/errors.js'
@@ -21,14 +21,7 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
         pairingCode: body.pairing_code,
         deviceFingerprint: body.device_fingerprint,
       })
-      res.setHeader('Cache-Control', 'no-store')
-      res.json({
-        access_token: issued.accessToken,
-        token_type: 'Bearer',
-        expires_in: issued.expiresIn,
-        expires_at: issued.expiresAt.toISOString(),
-        phone: user.phoneMasked,
-      })
+      sendToken(res, issued, user.phoneMasked)
     })
     .all(methodNotAllowed(['POST']))
 
@@ -38,14 +31,7 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
     .route('/auth/refresh')
     .post(authenticated, async (req, res) => {
       const issued = await deps.tokens.issue(req.user!.id)
-      res.setHeader('Cache-Control', 'no-store')
-      res.json({
-        access_token: issued.accessToken,
-        token_type: 'Bearer',
-        expires_in: issued.expiresIn,
-        expires_at: issued.expiresAt.toISOString(),
-        phone: req.user!.phoneMasked,
-      })
+      sendToken(res, issued, req.user!.phoneMasked)
     })
     .all(methodNotAllowed(['POST']))
 
@@ -61,4 +47,16 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
     .all(methodNotAllowed(['POST']))
 
   return router
+}
+
+/** The answer of /auth/exchange and /auth/refresh (DESIGN §5): a fresh access token, never cached. */
+function sendToken(res: Response, issued: IssuedToken, phoneMasked: string): void {
+  res.setHeader('Cache-Control', 'no-store')
+  res.json({
+    access_token: issued.accessToken,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    expires_at: issued.expiresAt.toISOString(),
+    phone: phoneMasked,
+  })
 }
