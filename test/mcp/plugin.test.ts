@@ -1,6 +1,4 @@
-import { once } from 'node:events'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
@@ -17,13 +15,11 @@ import { testPhone } from '../support/users.js'
 const db = useTestDatabase()
 let twilio: TwilioEndpoint
 let server: TestServer
-let port: number
 
 beforeAll(async () => {
   twilio = await startTwilioEndpoint()
   // Every pairing here comes from 127.0.0.1: lift the per-address pairing limit (10 an hour).
   server = await startTestServer({ sql: db.sql, twilio, name: 'plugin', pairingLimits: { perIpPerHour: 1_000 } })
-  port = (server.http.address() as AddressInfo).port
 })
 afterAll(async () => {
   await server?.close()
@@ -41,15 +37,6 @@ async function mcp(dirs: PluginDirs, env: Record<string, string | undefined> = {
   return p
 }
 
-/** The server stops answering (connections refused), as when it is down for a deploy. */
-async function serverDown() {
-  server.http.closeAllConnections()
-  await new Promise<void>((r) => server.http.close(() => r()))
-}
-async function serverUp() {
-  server.http.listen(port, '127.0.0.1')
-  await once(server.http, 'listening')
-}
 
 const textsTo = (phone: string) => twilio.messages.filter((m) => m.to === phone)
 async function nextTextTo(phone: string): Promise<string> {
@@ -202,7 +189,7 @@ describe('a monitored session', () => {
     const p = await mcp(dirs)
     const phone = await pair(p)
     await p.call('sms_start', { description: 'release 2.0' })
-    await serverDown()
+    await server.goDown()
     try {
       const res = await p.hook({ hook_event_name: 'SessionEnd', reason: 'prompt_input_exit' })
       expect(res.status).toBe(200)
@@ -213,7 +200,7 @@ describe('a monitored session', () => {
       await p.close() // Claude Code stops the MCP server right after SessionEnd
       expect(p.runFile()).toBeUndefined()
     } finally {
-      await serverUp()
+      await server.comeBack()
     }
     // Another MCP server process of the same user (another session) sends what is left.
     const sessionEnd = nextTextTo(phone)
@@ -243,14 +230,14 @@ describe('when things break', () => {
     const p = await mcp(dirs, { CLAUDE_SMS_DONE_THRESHOLD: '0', CLAUDE_SMS_HEARTBEAT_INTERVAL: '200' })
     const phone = await pair(p)
     await p.call('sms_start', { description: 'long migration' })
-    await serverDown()
+    await server.goDown()
     try {
       await p.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'connection refused' })
       await p.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'retry' })
       await p.hook({ hook_event_name: 'Stop', last_assistant_message: 'Migration finished.' })
       expect((await p.call('sms_status')).text).toMatch(/2 alerts queued/)
     } finally {
-      await serverUp()
+      await server.comeBack()
     }
     const before = textsTo(phone).length
     for (let n = twilio.messages.length + 1; textsTo(phone).length < before + 2; n++) await twilio.waitForMessages(n)
@@ -305,13 +292,13 @@ describe('when things break', () => {
     const dirs = pluginDirs()
     const p = await mcp(dirs)
     await pair(p)
-    await serverDown()
+    await server.goDown()
     try {
       const out = await p.call('sms_logout')
       expect(out.text).toMatch(/could not be reached, so the pairing was removed only here/)
       expect(existsSync(join(dirs.config, 'claude-sms-notifier', 'auth.json'))).toBe(false)
     } finally {
-      await serverUp()
+      await server.comeBack()
     }
   })
 })

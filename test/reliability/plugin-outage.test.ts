@@ -1,5 +1,3 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
@@ -16,13 +14,11 @@ import { pairedUser, testPhone } from '../support/users.js'
 const db = useTestDatabase()
 let twilio: TwilioEndpoint
 let server: TestServer
-let port: number
 const running: McpProcess[] = []
 
 beforeAll(async () => {
   twilio = await startTwilioEndpoint()
   server = await startTestServer({ sql: db.sql, twilio, name: 'plugin-outage' })
-  port = (server.http.address() as AddressInfo).port
 })
 afterEach(async () => {
   for (const p of running.splice(0)) await p.close()
@@ -32,14 +28,6 @@ afterAll(async () => {
   await twilio?.close()
 })
 
-async function serverDown() {
-  server.http.closeAllConnections()
-  await new Promise<void>((r) => server.http.close(() => r()))
-}
-async function serverUp() {
-  server.http.listen(port, '127.0.0.1')
-  await once(server.http, 'listening')
-}
 
 async function pairedPlugin() {
   const phone = testPhone()
@@ -58,7 +46,7 @@ const textsTo = (phone: string) => twilio.messages.filter((m) => m.to === phone)
 describe('the server unreachable for a long stretch', () => {
   it('every queued event is texted once when it is back; a waiting text the person made moot is never sent', async () => {
     const { p, dirs, phone } = await pairedPlugin()
-    await serverDown()
+    await server.goDown()
     try {
       await p.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'psql: connection refused' })
       // Claude asks, nobody answers for the threshold: a waiting text is queued ...
@@ -74,7 +62,7 @@ describe('the server unreachable for a long stretch', () => {
       await p.waitForLog(/"attempts":10,.*outbox send failed/, 30_000)
       expect(queuedInOutbox(dirs)).toBe(2)
     } finally {
-      await serverUp()
+      await server.comeBack()
     }
     // The next heartbeat that gets through sends the queue.
     await until('the outbox is empty', () => queuedInOutbox(dirs) === 0)

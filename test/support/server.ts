@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import type { Server } from 'node:http'
 import { afterAll, beforeAll } from 'vitest'
 import { mkdtempSync } from 'node:fs'
@@ -24,6 +25,10 @@ export interface TestServer {
   log: Logger
   logs: CapturedLog
   http: Server
+  /** Stops answering (connections refused), as when the server is down for a deploy. */
+  goDown(): Promise<void>
+  /** Listens again on the same port. */
+  comeBack(): Promise<void>
   close(): Promise<void>
 }
 
@@ -93,6 +98,14 @@ export async function startTestServer(opts: {
     log: logs.log,
     logs,
     http,
+    async goDown() {
+      http.closeAllConnections()
+      await new Promise<void>((r) => http.close(() => r()))
+    },
+    async comeBack() {
+      http.listen(port, '127.0.0.1')
+      await once(http, 'listening')
+    },
     close,
   }
 }
