@@ -1,27 +1,20 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { csrfOf, DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'dashboard-forms-fuzz', env: { LOG_LEVEL: 'warn' } }))
 let client: DashboardClient
 let csrf: string
 
 beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'dashboard-forms-fuzz', env: { LOG_LEVEL: 'warn' } })
   client = new DashboardClient(server.url)
   await client.signIn(testPhone(), twilio)
   csrf = csrfOf(await (await client.get('/dashboard/settings')).text())
-})
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
 })
 
 const text = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('', 'on', '22:00', '24:00', '07:60', '2026-02-30T25:00', 'Europe/Paris', 'Mars/Olympus', '-5', '1e9', '99999', '<script>', '%00'))

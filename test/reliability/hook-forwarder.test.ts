@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { pluginDirs, startMcp, type McpProcess, type PluginDirs } from '../support/mcp-client.js'
 import { writePairing } from '../support/plugin-pairing.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
 // The hook as Claude Code runs it (the shell command of hooks/hooks.json, which execs
@@ -16,14 +15,12 @@ import { pairedUser, testPhone } from '../support/users.js'
 
 const HOOKS = JSON.parse(readFileSync('hooks/hooks.json', 'utf8')) as { hooks: Record<string, { hooks: { command: string; timeout?: number }[] }[]> }
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'hook-forwarder' }))
 let dirs: PluginDirs
 let mcp: McpProcess
 
 beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'hook-forwarder' })
   const phone = testPhone()
   const { accessToken } = await pairedUser(db.sql, server.config, { phone })
   dirs = pluginDirs()
@@ -33,8 +30,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await mcp?.close()
-  await server?.close()
-  await twilio?.close()
 })
 
 /** Runs the hook command of `event` with its stdin JSON; resolves with how it ended. */

@@ -1,9 +1,8 @@
 import fc from 'fast-check'
 import { SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { TEST_JWT_SECRET, useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { monitoredSession } from '../support/monitoring.js'
 
 // Property-based fuzzing of every endpoint: whatever arrives, the server answers with a 4xx (or a
@@ -11,15 +10,13 @@ import { monitoredSession } from '../support/monitoring.js'
 // routes, never with a stack trace or an internal path, and it stays up. 10,000+ requests per run.
 
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'fuzz', env: { LOG_LEVEL: 'warn' } }))
 let validJwt: string
 let sessionToken: string
 let monitoringId: string
 
 beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'fuzz', env: { LOG_LEVEL: 'warn' } })
   await newSession()
 })
 
@@ -30,10 +27,6 @@ async function newSession() {
   sessionToken = session.token
   monitoringId = session.id
 }
-afterAll(async () => {
-  await server?.close()
-  await twilio?.close()
-})
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
 interface Endpoint {

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
 import { writePairing } from '../support/plugin-pairing.js'
-import { startTestServer, type TestServer } from '../support/server.js'
-import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
 // The MCP server's hook endpoint listens on 127.0.0.1, where any local program can reach it. Random
@@ -12,14 +11,12 @@ import { pairedUser, testPhone } from '../support/users.js'
 // session it serves: the real MCP process (dist/mcp/main.js), a monitored session, 1,500 requests.
 
 const db = useTestDatabase()
-let twilio: TwilioEndpoint
-let server: TestServer
+const twilio = useTwilioEndpoint()
+const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'hook-endpoint-fuzz' }))
 let mcp: McpProcess
 let phone: string
 
 beforeAll(async () => {
-  twilio = await startTwilioEndpoint()
-  server = await startTestServer({ sql: db.sql, twilio, name: 'hook-endpoint-fuzz' })
   phone = testPhone()
   const { accessToken } = await pairedUser(db.sql, server.config, { phone })
   const dirs = pluginDirs()
@@ -29,8 +26,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await mcp?.close()
-  await server?.close()
-  await twilio?.close()
 })
 
 const HOOK_NAMES = ['UserPromptSubmit', 'PostToolUseFailure', 'StopFailure', 'Stop', 'Notification', 'PreToolUse', 'PostToolUse', 'Unknown', '']
