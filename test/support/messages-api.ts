@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { ServerResponse } from 'node:http'
+import { listenOnLoopback } from './listen.js'
 
 /**
  * A scripted Anthropic Messages API on 127.0.0.1 for driving the real Claude Code CLI offline
@@ -90,7 +89,7 @@ export async function startMessagesApi(script: Script): Promise<MessagesApi> {
   const failures: Error[] = []
   let turn = 0
 
-  const server = createServer(async (req, res) => {
+  const { url, close } = await listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const path = req.url?.split('?')[0] ?? ''
@@ -110,19 +109,7 @@ export async function startMessagesApi(script: Script): Promise<MessagesApi> {
     if (request.stream === false) return json(res, 200, message(request.model, blocksOf(reply)))
     stream(res, request.model, blocksOf(reply))
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    failures,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { url, requests, failures, close }
 }
 
 type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
