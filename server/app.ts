@@ -1,9 +1,9 @@
-import express, { type Express, type Router } from 'express'
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express'
 import type { Sql } from 'postgres'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
-import { errorHandler, notFound } from './http/errors.js'
-import { DEFAULT_IP_RATE_LIMIT, ipRateLimit } from './http/ip-rate-limit.js'
+import { ApiError, errorHandler, notFound } from './http/errors.js'
+import { DEFAULT_IP_RATE_LIMIT, ipRateLimiter } from './http/ip-rate-limit.js'
 import { requestContext } from './http/request-context.js'
 import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
@@ -33,7 +33,7 @@ export interface AppDeps {
    * 100). Tests and benchmarks that send more from one address raise it.
    */
   ipRateLimit?: { limit: number; windowMs?: number }
-  /** Pairing text limits; the daily cap defaults to config.pairingDailyCap. */
+  /** Pairing text limits; the daily caps default to config.pairingDailyCap and config.pairedSigninDailyCap. */
   pairingLimits?: Partial<PairingSendLimits>
   /**
    * Where session changes are published for the dashboard's live pages; by default PostgreSQL
@@ -42,27 +42,32 @@ export interface AppDeps {
   updates?: SessionUpdates
 }
 
-const EVENTS_PATH = /^\/sessions\/[^/]+\/events$/
+// A monitored session's own traffic, authenticated by its session token.
+const SESSION_TRAFFIC_PATH = /^\/sessions\/[^/]+\/(events|heartbeat)$/
 
 /** The whole HTTP surface; every dependency is passed in, so tests build as many apps as they like. */
 export function createApp(deps: AppDeps): Express {
   const { config, sql, sms, clock, log } = deps
   const app = express()
   app.disable('x-powered-by')
-  app.set('trust proxy', 'loopback')
+  // X-Forwarded-For is believed only from the proxies the operator names (TRUST_PROXY); by default
+  // the client address is the TCP peer's, so a client cannot choose the address it is counted under.
+  app.set('trust proxy', config.trustProxy)
   app.set('query parser', 'simple')
   app.use(requestContext(log))
-  app.use(
-    ipRateLimit({
-      limit: deps.ipRateLimit?.limit ?? config.ipRateLimitPerMinute,
-      windowMs: deps.ipRateLimit?.windowMs ?? DEFAULT_IP_RATE_LIMIT.windowMs,
-      clock,
-      // Health checks come from load balancers; Twilio's webhooks are signed and come in bursts.
-      // Events have their own limit (1 text per 30 min per user and type) and their own 429 answer
-      // ({sms_sent, rate_limited, next_allowed_at, retry_after}), which a per-address 429 would break.
-      exempt: (req) => req.path === '/healthz' || req.path.startsWith('/twilio/') || EVENTS_PATH.test(req.path),
-    }),
-  )
+  const addressLimit = ipRateLimiter({
+    limit: deps.ipRateLimit?.limit ?? config.ipRateLimitPerMinute,
+    windowMs: deps.ipRateLimit?.windowMs ?? DEFAULT_IP_RATE_LIMIT.windowMs,
+    clock,
+    // Health checks come from load balancers; Twilio's webhooks are signed and come in bursts.
+    exempt: (req) => req.path === '/healthz' || req.path.startsWith('/twilio/'),
+    // Events and heartbeats with a valid session token are not counted: every monitored session of a
+    // computer sends them from one address, and events have their own limit and 429 answer
+    // ({sms_sent, rate_limited, next_allowed_at, retry_after}). Those whose token is not valid are
+    // counted once authentication has failed (below the sessions routes).
+    deferred: (req) => SESSION_TRAFFIC_PATH.test(req.path),
+  })
+  app.use(addressLimit.middleware)
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
 
@@ -74,15 +79,20 @@ export function createApp(deps: AppDeps): Express {
     log,
     pepper: config.pepper,
     allowedCountryCodes: config.allowedCountryCodes,
-    limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, ...deps.pairingLimits },
+    limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, pairedPerDay: config.pairedSigninDailyCap, ...deps.pairingLimits },
+    wrongCodesPerDay: config.wrongCodesPerDay,
   }
 
   app.use(healthRouter(deps))
-  app.use(loginRouter({ pairing }))
-  app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
+  app.use(loginRouter({ pairing, publicUrl: config.publicUrl }))
+  app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens, sms, wrongCodesPerDay: config.wrongCodesPerDay } }))
   const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
   app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
+  app.use(((err, req, _res, next) => {
+    const unauthenticated = err instanceof ApiError && (err.status === 401 || err.code === 'session_not_found')
+    next(unauthenticated && SESSION_TRAFFIC_PATH.test(req.path) ? (addressLimit.charge(req) ?? err) : err)
+  }) as ErrorRequestHandler)
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
   app.use(
     '/dashboard',

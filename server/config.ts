@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { parseTrustProxy, type TrustProxy } from './http/client-address.js'
 
 /** Raised when the environment cannot start the server; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -54,6 +55,20 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
     ),
+    PAIRED_SIGNIN_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
+    ),
+    WRONG_CODES_PER_DAY: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of wrong codes, e.g. 20' }).int('must be a whole number').min(1, 'must be at least 1').default(20),
+    ),
+    TRUST_PROXY: z.string().optional().transform((v, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(v)
+      if (parsed.ok) return parsed.value
+      ctx.addIssue({ code: 'custom', message: parsed.message })
+      return z.NEVER
+    }),
     SMS_RATE_LIMIT_MINUTES: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
@@ -93,6 +108,16 @@ export interface Config {
   allowedCountryCodes: string[]
   /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
   pairingDailyCap: number
+  /**
+   * Sign-in and pairing codes per 24 hours to numbers that are already paired, all together
+   * (PAIRED_SIGNIN_DAILY_CAP): a budget apart from pairingDailyCap, so strangers who spend that one
+   * cannot lock the server's users out.
+   */
+  pairedSigninDailyCap: number
+  /** Wrong codes per number per 24 hours before that number's sign-in is locked for a day (WRONG_CODES_PER_DAY). */
+  wrongCodesPerDay: number
+  /** Which proxies' X-Forwarded-For is believed (TRUST_PROXY); false: none, the address is the TCP peer's. */
+  trustProxy: TrustProxy
   smsCharset: 'unicode' | 'gsm7'
   /** One text per this many minutes per user and alert type (DESIGN §5: 30); 0 turns the limit off. */
   smsRateLimitMinutes: number
@@ -161,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilio,
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
     pairingDailyCap: e.PAIRING_DAILY_CAP,
+    pairedSigninDailyCap: e.PAIRED_SIGNIN_DAILY_CAP,
+    wrongCodesPerDay: e.WRONG_CODES_PER_DAY,
+    trustProxy: e.TRUST_PROXY,
     smsCharset: e.SMS_CHARSET,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,

@@ -4,6 +4,9 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
 import { hashTempToken, pairingCodeMatches } from '../pairing/codes.js'
 import { consumePairingRequest, takePairingAttempt } from '../pairing/pairing-requests.js'
+import { checkCodeUnderDailyLimit, signInLockedError, tellSignInLocked } from '../pairing/wrong-codes.js'
+import { hashPhone } from '../phone.js'
+import type { SmsSender } from '../sms/sender.js'
 import { findOrCreateUser, type User } from '../users.js'
 
 export type DashboardCodeCheck =
@@ -11,6 +14,8 @@ export type DashboardCodeCheck =
   | { ok: false; reason: 'wrong_code'; attemptsLeft: number; phoneMasked: string }
   /** Expired, used, mistyped too often, or never issued: start again with a new code. */
   | { ok: false; reason: 'ended' }
+  /** Too many wrong codes for this number today (pairing and dashboard codes together). */
+  | { ok: false; reason: 'locked'; message: string; retryAfterSeconds: number }
 
 /**
  * The dashboard's sign-in code, checked with the pairing machinery (server/pairing/): the same hashed
@@ -19,14 +24,21 @@ export type DashboardCodeCheck =
  * code never opens the dashboard and a sign-in code never pairs a plugin.
  */
 export async function checkDashboardCode(
-  deps: { sql: Sql; clock: Clock; log: Logger; pepper: string },
+  deps: { sql: Sql; clock: Clock; log: Logger; pepper: string; sms: SmsSender; wrongCodesPerDay: number },
   input: { tempToken: string; code: string },
 ): Promise<DashboardCodeCheck> {
   const tempTokenHash = hashTempToken(input.tempToken)
   const now = deps.clock.now()
   const attempt = await takePairingAttempt(deps.sql, tempTokenHash, now, 'dashboard')
   if (!attempt) return { ok: false, reason: 'ended' }
-  if (!pairingCodeMatches(input.code, attempt.codeHash, tempTokenHash, deps.pepper)) {
+  const matches = pairingCodeMatches(input.code, attempt.codeHash, tempTokenHash, deps.pepper)
+  const checked = await checkCodeUnderDailyLimit(deps.sql, { phoneHash: hashPhone(attempt.phoneE164, deps.pepper), matches, now, limit: deps.wrongCodesPerDay })
+  if (checked.outcome === 'locked' || checked.outcome === 'locked_now') {
+    if (checked.outcome === 'locked_now') await tellSignInLocked(deps, attempt.phoneE164)
+    const error = signInLockedError(checked.lockedUntil, now)
+    return { ok: false, reason: 'locked', message: error.message, retryAfterSeconds: Number(error.details.retry_after) }
+  }
+  if (checked.outcome === 'wrong') {
     const attemptsLeft = MAX_PAIRING_ATTEMPTS - attempt.attempts
     deps.log.info({ to: attempt.phoneMasked, attempts_left: attemptsLeft }, 'wrong dashboard sign-in code')
     return attemptsLeft > 0 ? { ok: false, reason: 'wrong_code', attemptsLeft, phoneMasked: attempt.phoneMasked } : { ok: false, reason: 'ended' }

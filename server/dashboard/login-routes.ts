@@ -73,8 +73,16 @@ export function loginRoutes(deps: { sql: Sql; clock: Clock; pepper: string; pair
       if (!pending) return res.redirect(303, '/dashboard/login?ended=1')
       return render(res, 400, 'Enter the code', loginCodePage({ csrfToken: token, consoleMode, phoneMasked: pending.phoneMasked, error: form.error.issues[0]!.message }))
     }
-    const checked = await checkDashboardCode({ sql, clock, log: req.log, pepper: deps.pepper }, { tempToken, code: form.data.code })
+    const checked = await checkDashboardCode(
+      { sql, clock, log: req.log, pepper: deps.pepper, sms: deps.pairing.sms, wrongCodesPerDay: deps.pairing.wrongCodesPerDay },
+      { tempToken, code: form.data.code },
+    )
     if (!checked.ok) {
+      if (checked.reason === 'locked') {
+        sessions.clearPendingCode(res)
+        res.setHeader('Retry-After', String(checked.retryAfterSeconds))
+        return render(res, 429, 'Sign-in locked', messagePage({ title: 'Sign-in is locked', message: checked.message, link: { href: '/dashboard/login', label: 'Back' } }))
+      }
       if (checked.reason === 'ended') {
         sessions.clearPendingCode(res)
         return res.redirect(303, '/dashboard/login?ended=1')

@@ -4,9 +4,12 @@ import type { AccessTokens, IssuedToken } from '../auth/access-tokens.js'
 import type { Clock } from '../clock.js'
 import { ApiError } from '../http/errors.js'
 import type { Logger } from '../log.js'
+import { hashPhone } from '../phone.js'
+import type { SmsSender } from '../sms/sender.js'
 import { findOrCreateUser, type User } from '../users.js'
 import { hashTempToken, pairingCodeMatches } from './codes.js'
 import { consumePairingRequest, pairingRequestExists, takePairingAttempt } from './pairing-requests.js'
+import { checkCodeUnderDailyLimit, signInLockedError, tellSignInLocked } from './wrong-codes.js'
 
 export interface ExchangeDeps {
   sql: Sql
@@ -14,6 +17,10 @@ export interface ExchangeDeps {
   log: Logger
   pepper: string
   tokens: AccessTokens
+  /** Texts the person once when their sign-in gets locked. */
+  sms: SmsSender
+  /** Wrong codes per number per 24 hours before its sign-in is locked (WRONG_CODES_PER_DAY). */
+  wrongCodesPerDay: number
 }
 
 const startAgain = 'Start pairing again with /sms-setup to get a new code.'
@@ -21,8 +28,9 @@ const startAgain = 'Start pairing again with /sms-setup to get a new code.'
 /**
  * Trades a temp token and the code texted for it for an access token. Each call uses one of the temp
  * token's MAX_PAIRING_ATTEMPTS tries before the code is compared; the try that uses the last one, a
- * used code and an expired token all end the pairing (401 token_expired). The user is created here,
- * once the number is proven, never at login.
+ * used code and an expired token all end the pairing (401 token_expired). Wrong codes also count
+ * against the number's daily limit, which locks its sign-in (429). The user is created here, once the
+ * number is proven, never at login.
  */
 export async function exchangePairingCode(
   deps: ExchangeDeps,
@@ -38,7 +46,13 @@ export async function exchangePairingCode(
     throw new ApiError(401, 'unauthorized', `This temp token is not valid. ${startAgain}`)
   }
 
-  if (!pairingCodeMatches(input.pairingCode, attempt.codeHash, tempTokenHash, deps.pepper)) {
+  const matches = pairingCodeMatches(input.pairingCode, attempt.codeHash, tempTokenHash, deps.pepper)
+  const checked = await checkCodeUnderDailyLimit(deps.sql, { phoneHash: hashPhone(attempt.phoneE164, deps.pepper), matches, now, limit: deps.wrongCodesPerDay })
+  if (checked.outcome === 'locked' || checked.outcome === 'locked_now') {
+    if (checked.outcome === 'locked_now') await tellSignInLocked(deps, attempt.phoneE164)
+    throw signInLockedError(checked.lockedUntil, now)
+  }
+  if (checked.outcome === 'wrong') {
     const remaining = MAX_PAIRING_ATTEMPTS - attempt.attempts
     deps.log.info({ to: attempt.phoneMasked, attempts_left: remaining }, 'wrong pairing code')
     if (remaining <= 0) throw new ApiError(401, 'token_expired', `That code is wrong too, and that was the last try. ${startAgain}`)

@@ -6,8 +6,13 @@ export interface PairingSendLimits {
   perNumberPerMinute: number
   perNumberPerHour: number
   perIpPerHour: number
-  /** All numbers together, over the last 24 hours (PAIRING_DAILY_CAP). */
+  /** All numbers that are not paired yet together, over the last 24 hours (PAIRING_DAILY_CAP). */
   globalPerDay: number
+  /**
+   * All numbers already paired together, over the last 24 hours (PAIRED_SIGNIN_DAILY_CAP): a budget of
+   * their own, so strangers spending globalPerDay on unknown numbers cannot lock existing users out.
+   */
+  pairedPerDay: number
 }
 
 export const DEFAULT_PAIRING_SEND_LIMITS: PairingSendLimits = {
@@ -15,9 +20,10 @@ export const DEFAULT_PAIRING_SEND_LIMITS: PairingSendLimits = {
   perNumberPerHour: 5,
   perIpPerHour: 10,
   globalPerDay: 500,
+  pairedPerDay: 500,
 }
 
-export type LimitScope = 'number' | 'ip' | 'global'
+export type LimitScope = 'number' | 'ip' | 'global' | 'paired'
 
 /** One sliding-window rule: at most `limit` sends per `windowMs` for one key of `scope`. */
 export interface SendRule {
@@ -26,12 +32,13 @@ export interface SendRule {
   limit: number
 }
 
-export function sendRules(limits: PairingSendLimits): SendRule[] {
+/** The rules for one send; `paired` says whether the number belongs to a user already. */
+export function sendRules(limits: PairingSendLimits, paired = false): SendRule[] {
   return [
     { scope: 'number', windowMs: 60_000, limit: limits.perNumberPerMinute },
     { scope: 'number', windowMs: 3_600_000, limit: limits.perNumberPerHour },
     { scope: 'ip', windowMs: 3_600_000, limit: limits.perIpPerHour },
-    { scope: 'global', windowMs: 86_400_000, limit: limits.globalPerDay },
+    paired ? { scope: 'paired', windowMs: 86_400_000, limit: limits.pairedPerDay } : { scope: 'global', windowMs: 86_400_000, limit: limits.globalPerDay },
   ]
 }
 
@@ -56,8 +63,9 @@ export function decideSend(rules: { rule: SendRule; limitthNewest: Date | null }
 }
 
 /** What a person is told when a limit stops their code. */
-export function limitMessage(scope: LimitScope, retryAfterSeconds: number): string {
-  const wait = retryAfterSeconds < 120 ? `${retryAfterSeconds} seconds` : `${Math.ceil(retryAfterSeconds / 60)} minutes`
+export function limitMessage(scope: LimitScope | 'locked', retryAfterSeconds: number): string {
+  const wait =
+    retryAfterSeconds < 120 ? `${retryAfterSeconds} seconds` : retryAfterSeconds < 7_200 ? `${Math.ceil(retryAfterSeconds / 60)} minutes` : `${Math.ceil(retryAfterSeconds / 3_600)} hours`
   switch (scope) {
     case 'number':
       return `A code was sent to this number recently. Use that code, or ask for a new one in ${wait}.`
@@ -65,5 +73,9 @@ export function limitMessage(scope: LimitScope, retryAfterSeconds: number): stri
       return `Too many codes were requested from your network. Try again in ${wait}.`
     case 'global':
       return `This server has sent as many pairing codes as it allows per day. Try again in ${wait}.`
+    case 'paired':
+      return `This server has sent as many sign-in codes to its users as it allows per day. Try again in ${wait}.`
+    case 'locked':
+      return `Sign-in for this number is locked after too many wrong codes. Try again in ${wait}.`
   }
 }

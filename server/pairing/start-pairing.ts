@@ -6,11 +6,13 @@ import type { Logger } from '../log.js'
 import { hashPhone, maskPhone } from '../phone.js'
 import type { SmsSender } from '../sms/sender.js'
 import type { SmsSendError } from '../sms/transport.js'
+import { findUserByPhone } from '../users.js'
 import { hashPairingCode, hashTempToken, newPairingCode, newTempToken, pairingCodeText } from './codes.js'
 import { createPairingRequest, voidPairingRequest, type CodePurpose } from './pairing-requests.js'
 import { checkPhoneNumber } from './phone-number.js'
 import { limitMessage, type PairingSendLimits } from './send-limits.js'
 import { hashIp, reservePairingSend } from './send-log.js'
+import { signInLockedError, signInLockedUntil } from './wrong-codes.js'
 
 export interface PairingDeps {
   sql: Sql
@@ -20,6 +22,8 @@ export interface PairingDeps {
   pepper: string
   allowedCountryCodes: string[]
   limits: PairingSendLimits
+  /** Wrong codes per number per 24 hours before its sign-in is locked (WRONG_CODES_PER_DAY). */
+  wrongCodesPerDay: number
 }
 
 export interface PairingStarted {
@@ -30,9 +34,11 @@ export interface PairingStarted {
 
 /**
  * Sends a pairing code to the number a person typed and returns the temp token that, with the code,
- * buys an access token. Nothing here looks at whether the number belongs to a user already, so the
- * answer (and its timing) is the same for a known and an unknown number. Failures are ApiErrors:
- * 400 for a number we will not or cannot text, 429 when a send limit is full, 503 when the provider is down.
+ * buys an access token. Whether the number belongs to a user only chooses the daily budget the text
+ * is counted on (paired numbers have their own), so the answer (and its timing) is the same for a
+ * known and an unknown number while neither budget is spent. Failures are ApiErrors: 400 for a number
+ * we will not or cannot text, 429 when a send limit is full or the number's sign-in is locked after
+ * too many wrong codes, 503 when the provider is down.
  */
 export async function startPairing(deps: PairingDeps, input: { phone: string; country?: string; ip: string; purpose?: CodePurpose }): Promise<PairingStarted> {
   const checked = checkPhoneNumber(input.phone, { allowedCountryCodes: deps.allowedCountryCodes, country: input.country })
@@ -40,10 +46,18 @@ export async function startPairing(deps: PairingDeps, input: { phone: string; co
   const phone = checked.e164
   const phoneMasked = maskPhone(phone)
   const now = deps.clock.now()
+  const phoneHash = hashPhone(phone, deps.pepper)
+
+  const lockedUntil = await signInLockedUntil(deps.sql, phoneHash, now)
+  if (lockedUntil) {
+    deps.log.info({ to: phoneMasked }, 'code not sent: sign-in for this number is locked after too many wrong codes')
+    throw signInLockedError(lockedUntil, now)
+  }
 
   const decision = await reservePairingSend(deps.sql, {
-    phoneHash: hashPhone(phone, deps.pepper),
+    phoneHash,
     ipHash: hashIp(input.ip, deps.pepper),
+    paired: (await findUserByPhone(deps.sql, phone, deps.pepper)) !== undefined,
     now,
     limits: deps.limits,
   })

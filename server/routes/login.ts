@@ -1,19 +1,22 @@
 import { Router, type Response } from 'express'
 import { LoginForm, LoginQuery, RemoteLoginRequest } from '../../contract/api.js'
+import { crossSiteRequest, ownOrigins } from '../http/cross-site.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { badLoginLinkPage, loginFormPage } from '../pages/login.js'
 import { callbackRedirect, loopbackCallback } from '../pairing/callback-uri.js'
 import { startPairing, type PairingDeps } from '../pairing/start-pairing.js'
 
+const CROSS_SITE_MESSAGE = 'This sign-in request came from another website, so no code was sent. Start pairing from Claude Code (/sms-setup) and use the page it opens.'
 const LOOPBACK_RULE = 'callback_uri must be a loopback address of this computer: http://127.0.0.1:<port>/... or http://localhost:<port>/...'
 
 /**
  * GET /login shows the phone form; POST /login sends the code, either from that form (303 back to the
  * plugin's loopback callback) or as JSON in remote mode (no browser, e.g. over SSH).
  */
-export function loginRouter(deps: { pairing: PairingDeps }): Router {
+export function loginRouter(deps: { pairing: PairingDeps; publicUrl: string }): Router {
   const router = Router()
   const defaultCallingCode = deps.pairing.allowedCountryCodes[0]
+  const origins = ownOrigins(deps.publicUrl)
 
   router
     .route('/login')
@@ -25,6 +28,13 @@ export function loginRouter(deps: { pairing: PairingDeps }): Router {
     })
     .post(async (req, res, next) => {
       try {
+        // A page of another site must not make its visitors' browsers ask for codes (texts to numbers
+        // of its choosing, on this server's budget). The login page's own form is same-origin.
+        if (crossSiteRequest({ origin: req.get('origin'), secFetchSite: req.get('sec-fetch-site') }, origins)) {
+          req.log.warn({ origin: req.get('origin')?.slice(0, 100), sec_fetch_site: req.get('sec-fetch-site')?.slice(0, 20) }, 'cross-site POST /login refused')
+          if (req.is('application/json')) throw new ApiError(403, 'forbidden', CROSS_SITE_MESSAGE)
+          return sendPage(res, 403, badLoginLinkPage({ code: 'forbidden', message: CROSS_SITE_MESSAGE }))
+        }
         if (req.is('application/json')) {
           const body = parseOr400(RemoteLoginRequest, req.body)
           const started = await startPairing(deps.pairing, { phone: body.phone, country: body.country, ip: clientIp(req.ip) })
@@ -95,7 +105,10 @@ function sendPage(res: Response, status: number, html: string, callbackUri?: str
   res.setHeader('Cache-Control', 'no-store')
   res.setHeader('X-Frame-Options', 'DENY')
   res.setHeader('X-Content-Type-Options', 'nosniff')
-  res.setHeader('Referrer-Policy', 'no-referrer')
+  // same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the page's own
+  // form post, which the cross-site check could not tell from another site's (Fetch: serializing a
+  // request origin). Nothing leaves for other origins, the plugin's loopback callback included.
+  res.setHeader('Referrer-Policy', 'same-origin')
   res.setHeader(
     'Content-Security-Policy',
     `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'${callbackOrigin ? ` ${callbackOrigin}` : ''}`,

@@ -40,6 +40,9 @@ export function testConfig(env: Record<string, string | undefined> = {}, twilio?
     DATA_DIR: mkdtempSync(join(tmpdir(), 'claude-sms-data-')),
     ALLOWED_COUNTRY_CODES: '+1,+44',
     LOG_LEVEL: 'debug',
+    // Tests stand in for clients behind a proxy on this computer, telling their address in
+    // X-Forwarded-For (test/auth/proxy-trust.test.ts checks the default, which believes no proxy).
+    TRUST_PROXY: 'loopback',
     ...(twilio
       ? { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_PHONE_NUMBER: TWILIO_FROM, TWILIO_API_BASE: twilio.baseUrl }
       : {}),
