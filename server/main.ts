@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js'
+import { proxyNotTrusted } from './http/client-address.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
 
@@ -26,7 +27,10 @@ try {
   log.fatal({ err }, 'the server could not start')
   process.exit(1)
 }
-log.info({ url: server.url, public_url: config.publicUrl, sms: config.twilio ? 'twilio' : 'console' }, `claude-sms-notifier server listening on ${server.url}`)
+log.info({ url: server.url, public_url: config.publicUrl, sms: config.twilio ? 'twilio' : 'console', trust_proxy: config.trustProxy }, `claude-sms-notifier server listening on ${server.url}`)
+if (proxyNotTrusted(config)) {
+  log.warn({ public_url: config.publicUrl }, 'TRUST_PROXY is not set, so every client is counted as the proxy in front of this server: set TRUST_PROXY=loopback (see docs/deploy.md)')
+}
 
 let stopping = false
 async function shutdown(signal: string) {

@@ -58,3 +58,15 @@ export function addressKey(ip: string | undefined): string {
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString()
   return `${new ipaddr.IPv6([...v6.parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+
+/**
+ * True when the server listens on loopback while its public address is elsewhere (so a proxy on this
+ * computer forwards to it) and TRUST_PROXY is off: every client is then counted as the proxy's one
+ * address by the per-address limits, and start-up says to set TRUST_PROXY.
+ */
+export function proxyNotTrusted(config: { host: string; publicUrl: string; trustProxy: TrustProxy }): boolean {
+  if (config.trustProxy !== false || !LOOPBACK_HOSTS.has(config.host)) return false
+  return !LOOPBACK_HOSTS.has(new URL(config.publicUrl).hostname)
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorBody } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
-import { addressKey, parseTrustProxy } from '../../server/http/client-address.js'
+import { addressKey, parseTrustProxy, proxyNotTrusted } from '../../server/http/client-address.js'
 import { useTestDatabase } from '../support/db.js'
 import { postJson } from '../support/pairing.js'
 import { startTestServer, testConfig, useTwilioEndpoint, type TestServer } from '../support/server.js'
@@ -132,6 +132,13 @@ describe('TRUST_PROXY values', () => {
     expect(testConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2)
     expect(testConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toEqual(['loopback'])
     expect(testConfig({ TRUST_PROXY: ' loopback, 10.0.0.0/8 ,fd00::/8, 192.0.2.1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1'])
+  })
+
+  it('start-up warns when the server listens on loopback behind a public address without TRUST_PROXY (pure)', () => {
+    expect(proxyNotTrusted({ host: '127.0.0.1', publicUrl: 'https://sms.example.com', trustProxy: false })).toBe(true)
+    expect(proxyNotTrusted({ host: '127.0.0.1', publicUrl: 'https://sms.example.com', trustProxy: ['loopback'] })).toBe(false)
+    expect(proxyNotTrusted({ host: '127.0.0.1', publicUrl: 'http://127.0.0.1:8787', trustProxy: false })).toBe(false)
+    expect(proxyNotTrusted({ host: '0.0.0.0', publicUrl: 'https://sms.example.com', trustProxy: false })).toBe(false)
   })
 
   for (const bad of ['true', '*', 'proxy.example.com', '10.0.0.0/33', '300.1.1.1', '11', 'loopback, nope']) {
