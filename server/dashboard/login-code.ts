@@ -4,8 +4,7 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
 import { hashTempToken, pairingCodeMatches } from '../pairing/codes.js'
 import { consumePairingRequest, takePairingAttempt } from '../pairing/pairing-requests.js'
-import { checkCodeUnderDailyLimit, signInLockedError, tellSignInLocked } from '../pairing/wrong-codes.js'
-import { hashPhone } from '../phone.js'
+import { settleCodeCheck } from '../pairing/wrong-codes.js'
 import type { SmsSender } from '../sms/sender.js'
 import { findOrCreateUser, type User } from '../users.js'
 
@@ -32,12 +31,8 @@ export async function checkDashboardCode(
   const attempt = await takePairingAttempt(deps.sql, tempTokenHash, now, 'dashboard')
   if (!attempt) return { ok: false, reason: 'ended' }
   const matches = pairingCodeMatches(input.code, attempt.codeHash, tempTokenHash, deps.pepper)
-  const checked = await checkCodeUnderDailyLimit(deps.sql, { phoneHash: hashPhone(attempt.phoneE164, deps.pepper), matches, now, limit: deps.wrongCodesPerDay })
-  if (checked.outcome === 'locked' || checked.outcome === 'locked_now') {
-    if (checked.outcome === 'locked_now') await tellSignInLocked(deps, attempt.phoneE164)
-    const error = signInLockedError(checked.lockedUntil, now)
-    return { ok: false, reason: 'locked', message: error.message, retryAfterSeconds: Number(error.details.retry_after) }
-  }
+  const checked = await settleCodeCheck(deps, { phoneE164: attempt.phoneE164, matches, now })
+  if (checked.outcome === 'locked') return { ok: false, reason: 'locked', message: checked.error.message, retryAfterSeconds: Number(checked.error.details.retry_after) }
   if (checked.outcome === 'wrong') {
     const attemptsLeft = MAX_PAIRING_ATTEMPTS - attempt.attempts
     deps.log.info({ to: attempt.phoneMasked, attempts_left: attemptsLeft }, 'wrong dashboard sign-in code')

@@ -4,12 +4,11 @@ import type { AccessTokens, IssuedToken } from '../auth/access-tokens.js'
 import type { Clock } from '../clock.js'
 import { ApiError } from '../http/errors.js'
 import type { Logger } from '../log.js'
-import { hashPhone } from '../phone.js'
 import type { SmsSender } from '../sms/sender.js'
 import { findOrCreateUser, type User } from '../users.js'
 import { hashTempToken, pairingCodeMatches } from './codes.js'
 import { consumePairingRequest, pairingRequestExists, takePairingAttempt } from './pairing-requests.js'
-import { checkCodeUnderDailyLimit, signInLockedError, tellSignInLocked } from './wrong-codes.js'
+import { settleCodeCheck } from './wrong-codes.js'
 
 export interface ExchangeDeps {
   sql: Sql
@@ -47,11 +46,8 @@ export async function exchangePairingCode(
   }
 
   const matches = pairingCodeMatches(input.pairingCode, attempt.codeHash, tempTokenHash, deps.pepper)
-  const checked = await checkCodeUnderDailyLimit(deps.sql, { phoneHash: hashPhone(attempt.phoneE164, deps.pepper), matches, now, limit: deps.wrongCodesPerDay })
-  if (checked.outcome === 'locked' || checked.outcome === 'locked_now') {
-    if (checked.outcome === 'locked_now') await tellSignInLocked(deps, attempt.phoneE164)
-    throw signInLockedError(checked.lockedUntil, now)
-  }
+  const checked = await settleCodeCheck(deps, { phoneE164: attempt.phoneE164, matches, now })
+  if (checked.outcome === 'locked') throw checked.error
   if (checked.outcome === 'wrong') {
     const remaining = MAX_PAIRING_ATTEMPTS - attempt.attempts
     deps.log.info({ to: attempt.phoneMasked, attempts_left: remaining }, 'wrong pairing code')

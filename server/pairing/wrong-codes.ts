@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres'
 import type { Logger } from '../log.js'
 import { ApiError } from '../http/errors.js'
-import { maskPhone } from '../phone.js'
+import { hashPhone, maskPhone } from '../phone.js'
 import type { SmsSender } from '../sms/sender.js'
 import { limitMessage } from './send-limits.js'
 
@@ -76,4 +76,18 @@ export async function tellSignInLocked(deps: { sms: SmsSender; log: Logger }, ph
 export function signInLockedError(lockedUntil: Date, now: Date): ApiError {
   const retryAfter = Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000))
   return new ApiError(429, 'rate_limited', limitMessage('locked', retryAfter), { retry_after: retryAfter, limit: 'locked' }, { 'Retry-After': String(retryAfter) })
+}
+
+/**
+ * One code check of a number under its daily limit, with its effects: the text when this check locks
+ * the number. Locked (now or before): the 429 to answer, whatever the code was.
+ */
+export async function settleCodeCheck(
+  deps: { sql: Sql; sms: SmsSender; log: Logger; pepper: string; wrongCodesPerDay: number },
+  input: { phoneE164: string; matches: boolean; now: Date },
+): Promise<{ outcome: 'right' } | { outcome: 'wrong' } | { outcome: 'locked'; error: ApiError }> {
+  const checked = await checkCodeUnderDailyLimit(deps.sql, { phoneHash: hashPhone(input.phoneE164, deps.pepper), matches: input.matches, now: input.now, limit: deps.wrongCodesPerDay })
+  if (checked.outcome === 'right' || checked.outcome === 'wrong') return checked
+  if (checked.outcome === 'locked_now') await tellSignInLocked(deps, input.phoneE164)
+  return { outcome: 'locked', error: signInLockedError(checked.lockedUntil, input.now) }
 }

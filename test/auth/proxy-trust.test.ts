@@ -1,10 +1,14 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorBody } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { addressKey, parseTrustProxy, proxyNotTrusted } from '../../server/http/client-address.js'
 import { useTestDatabase } from '../support/db.js'
 import { postJson } from '../support/pairing.js'
-import { startTestServer, testConfig, useTwilioEndpoint, type TestServer } from '../support/server.js'
+import { spawnServer } from '../support/process.js'
+import { startTestServer, TEST_JWT_SECRET, testConfig, useTwilioEndpoint, type TestServer } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 const db = useTestDatabase()
@@ -139,6 +143,13 @@ describe('TRUST_PROXY values', () => {
     expect(proxyNotTrusted({ host: '127.0.0.1', publicUrl: 'https://sms.example.com', trustProxy: ['loopback'] })).toBe(false)
     expect(proxyNotTrusted({ host: '127.0.0.1', publicUrl: 'http://127.0.0.1:8787', trustProxy: false })).toBe(false)
     expect(proxyNotTrusted({ host: '0.0.0.0', publicUrl: 'https://sms.example.com', trustProxy: false })).toBe(false)
+  })
+
+  it('the real server given TRUST_PROXY=true stops at start with that one line', async () => {
+    const s = spawnServer({ PORT: '0', JWT_SECRET: TEST_JWT_SECRET, TRUST_PROXY: 'true', DATA_DIR: mkdtempSync(join(tmpdir(), 'cfg-')) })
+    expect((await s.exited).code).toBe(1)
+    expect(s.lines).toHaveLength(1)
+    expect(s.lines[0]).toMatch(/^Invalid configuration: TRUST_PROXY must name the proxy in front of the server/)
   })
 
   for (const bad of ['true', '*', 'proxy.example.com', '10.0.0.0/33', '300.1.1.1', '11', 'loopback, nope']) {
