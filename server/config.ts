@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_APPROVAL_DAILY_CAP } from '../contract/approvals.js'
 
 /** Raised when the environment cannot start the server; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -54,6 +55,10 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
     ),
+    APPROVAL_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of texts, e.g. 100' }).int('must be a whole number').min(0, 'must be 0 or more').default(DEFAULT_APPROVAL_DAILY_CAP),
+    ),
     SMS_RATE_LIMIT_MINUTES: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
@@ -94,6 +99,8 @@ export interface Config {
   /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
   pairingDailyCap: number
   smsCharset: 'unicode' | 'gsm7'
+  /** Approval request texts per user per rolling 24 hours (APPROVAL_DAILY_CAP), so a runaway loop cannot run up a bill. */
+  approvalDailyCap: number
   /** One text per this many minutes per user and alert type (DESIGN §5: 30); 0 turns the limit off. */
   smsRateLimitMinutes: number
   /** Requests per minute per client address on the endpoints without a limit of their own (DESIGN §5: 100). */
@@ -162,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
     pairingDailyCap: e.PAIRING_DAILY_CAP,
     smsCharset: e.SMS_CHARSET,
+    approvalDailyCap: e.APPROVAL_DAILY_CAP,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
