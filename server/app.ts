@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Express {
   const approvals = createApprovals({ sql, sms, clock, log, charset: config.smsCharset, pepper: config.pepper, dailyCap: config.approvalDailyCap, updates })
   const replyFromPhone = createPhoneReplies({ sql, clock, log, pepper: config.pepper, approvals, updates })
   app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, approvals }))
-  app.use(approvalsRouter({ sql, approvals, updates }))
+  app.use(approvalsRouter({ sql, approvals, updates, log }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates, replyFromPhone }))
   app.use(
     '/dashboard',

@@ -62,14 +62,14 @@ export function formatRequestText(input: RequestTextInput): string {
       ].join('\n')
   }
 
-  for (let guard = 0; guard < 200; guard++) {
+  for (let guard = 0; guard < 5_000; guard++) {
     const body = build()
     const info = segmentInfo(body)
     if (info.segments <= MAX_REQUEST_SEGMENTS) return body
     const budget = info.encoding === 'GSM-7' ? MAX_REQUEST_SEGMENTS * 153 : MAX_REQUEST_SEGMENTS * 67
     const over = info.units - budget
     // The longest field that can still give room gives it.
-    const field = fields.filter((f) => length(f.value) > f.min).sort((a, b) => length(b.value) - length(a.value))[0]
+    const field = fields.filter((f) => length(f.value) > Math.max(f.min, 1)).sort((a, b) => length(b.value) - length(a.value))[0]
     if (!field) {
       if (project.value) {
         project.value = ''

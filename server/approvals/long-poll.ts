@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import type { Logger } from '../log.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { findApproval, isOpen, type ApprovalRow } from './store.js'
 
@@ -11,7 +12,7 @@ import { findApproval, isOpen, type ApprovalRow } from './store.js'
  * connection end the wait at once.
  */
 export async function waitForSettlement(
-  deps: { sql: Sql; updates: SessionUpdates },
+  deps: { sql: Sql; updates: SessionUpdates; log?: Logger },
   session: { id: string; userId: string },
   approvalId: string,
   waitMs: number,
@@ -64,6 +65,7 @@ export async function waitForSettlement(
       }),
     )
     cleanup.push(deps.updates.onClose(() => finish()))
+    deps.log?.debug({ approval_id: approvalId, wait_ms: waitMs }, 'long poll waiting for a decision')
     const timer = setTimeout(() => finish(), waitMs)
     cleanup.push(() => clearTimeout(timer))
     const onAbort = () => finish()

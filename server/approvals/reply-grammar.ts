@@ -61,7 +61,7 @@ export function parseReply(body: string, knownTags: ReadonlySet<string> = new Se
   if (picks) return { kind: 'choices', tag, picks }
 
   // Words are an answer only next to a tag this number was really sent.
-  if (known >= 0 && rest.length) {
+  if (known >= 0 && rest.length && !rest.every((t) => isDecisionWord(t.word))) {
     const words = text.split(' ')
     const at = words.findIndex((w) => normalizeTag(w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '')) === tag)
     const own = words.filter((_, i) => i !== at).join(' ').replace(/^[\s:,.-]+/, '').trim()
@@ -122,6 +122,7 @@ export function answersFor(reply: Extract<ParsedReply, { kind: 'choices' | 'word
       byQuestion.set(p.question, [...(byQuestion.get(p.question) ?? []), ...p.options])
     }
   }
+  for (const n of byQuestion.keys()) if (n < 1 || n > questions.length) return { error: `There is no question ${n}.` }
   const answers: Record<string, string> = {}
   for (const [n, question] of questions.entries()) {
     const chosen = byQuestion.get(n + 1)
@@ -136,7 +137,6 @@ export function answersFor(reply: Extract<ParsedReply, { kind: 'choices' | 'word
     }
     answers[question.question] = labels.join(', ')
   }
-  for (const n of byQuestion.keys()) if (n < 1 || n > questions.length) return { error: `There is no question ${n}.` }
   return { answers }
 }
 

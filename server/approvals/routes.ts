@@ -3,6 +3,7 @@ import type { Sql } from 'postgres'
 import { ApprovalPollQuery, ApprovalRequest, SettleRequest } from '../../contract/approvals.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { requireSessionToken } from '../monitoring/session-auth.js'
+import type { Logger } from '../log.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { waitForSettlement } from './long-poll.js'
 import type { Approvals } from './service.js'
@@ -11,7 +12,7 @@ import { toState } from './store.js'
 const notFound = () => new ApiError(404, 'approval_not_found', 'No approval request with this id in this session.')
 
 /** The three endpoints of contract/approvals.ts, authenticated with the session token like events. */
-export function approvalsRouter(deps: { sql: Sql; approvals: Approvals; updates: SessionUpdates }): Router {
+export function approvalsRouter(deps: { sql: Sql; approvals: Approvals; updates: SessionUpdates; log?: Logger }): Router {
   const { sql, approvals } = deps
   const router = Router()
   const sessionAuth = requireSessionToken(sql)
