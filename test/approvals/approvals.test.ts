@@ -294,4 +294,35 @@ describe('the session timeline on the dashboard', () => {
     expect(page).toMatch(new RegExp(`data-approval-id="${question.body.approval_id as string}" data-approval-status="settled_elsewhere" data-decided-by="terminal"`))
     expect(page).toContain('Settled at the terminal')
   })
+
+  it('is live: the page\'s event stream hears the request asked, and the phone\'s answer, even from another server process', async () => {
+    const s = await approvalSession(server, db.sql)
+    const dashboard = new DashboardClient(dashboardServer.url)
+    await dashboard.signIn(s.phone, twilio)
+    const controller = new AbortController()
+    const res = await fetch(`${dashboardServer.url}/dashboard/live`, { headers: { cookie: dashboard.cookieHeader }, signal: controller.signal })
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let received = ''
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(received)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`stream ended; got ${received}`)
+        received += decoder.decode(value)
+      }
+    }
+    try {
+      await readUntil(/: connected/)
+      // Asked and answered through the other test server: the update travels by LISTEN/NOTIFY.
+      const asked = await askApproval(server, s)
+      await readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
+      received = ''
+      await reply(s.phone, `Y ${asked.body.tag as string}`)
+      await readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
+      const page = await (await dashboard.get(`/dashboard/sessions/${s.id}`)).text()
+      expect(page).toContain('data-approval-status="allowed"')
+    } finally {
+      controller.abort()
+    }
+  })
 })
