@@ -57,7 +57,7 @@ export function createPhoneReplies(deps: PhoneRepliesDeps) {
     if (account?.off) return 'Approvals by text are turned off in your dashboard settings: answer at the terminal.'
 
     const outcome = decisionFor(parsed, request, from)
-    if ('error' in outcome) return `${outcome.error} (${request.tag})`
+    if ('error' in outcome) return outcome.error.includes(request.tag!) ? outcome.error : `${outcome.error} (${request.tag})`
     const settled = await settleOpen(sql, request.id, {
       ...outcome,
       decidedBy: 'phone',

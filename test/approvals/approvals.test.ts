@@ -229,6 +229,15 @@ describe('one texted request per session', () => {
     expect(rows[0]).toEqual({ status: 'settled_elsewhere', decided_by: 'session_end' })
     expect((await reply(s.phone, `Y ${pending.body.tag as string}`)).reply).toContain('ended with its session')
   })
+
+  it('logging out ends the sessions and settles their open requests too', async () => {
+    const s = await approvalSession(server, db.sql)
+    const pending = await askApproval(server, s)
+    expect((await api(server.url, 'POST', '/auth/logout', { token: s.accessToken })).status).toBe(200)
+    const rows = await db.sql`select status, decided_by from approval_requests where id = ${pending.body.approval_id as string}`
+    expect(rows[0]).toEqual({ status: 'settled_elsewhere', decided_by: 'session_end' })
+    expect((await reply(s.phone, `Y ${pending.body.tag as string}`)).reply).toContain('ended with its session')
+  })
 })
 
 describe('limits and the texting policy', () => {
@@ -263,6 +272,16 @@ describe('limits and the texting policy', () => {
 
     await reply(s.phone, 'STOP')
     expect((await askApproval(server, s)).body).toMatchObject({ status: 'refused', refused_reason: 'opted_out' })
+  })
+
+  it('quiet hours hold request texts like waiting texts: held, unless waiting texts are let through', async () => {
+    const s = await approvalSession(server, db.sql)
+    await db.sql`insert into user_settings (user_id, quiet_hours_enabled, quiet_start, quiet_end, time_zone)
+                 values (${s.userId}, true, '00:00', '23:59', 'UTC') on conflict (user_id) do update set quiet_hours_enabled = true, quiet_start = '00:00', quiet_end = '23:59'`
+    const held = await askApproval(server, s)
+    expect(held.body).toMatchObject({ status: 'queued', sms_sent: false })
+    await db.sql`update user_settings set quiet_allow_waiting = true where user_id = ${s.userId}`
+    expect((await pollApproval(server, s, held.body.approval_id as string)).body).toMatchObject({ status: 'pending', sms_sent: true })
   })
 
   it('bad input is a 400 with the error body; another session\'s token is 404; no token is 401', async () => {
