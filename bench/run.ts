@@ -7,6 +7,7 @@ import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
 import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
+import { benchApprovalReply } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
 import { benchEventLatency, benchHookCost } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
@@ -20,6 +21,7 @@ import { benchServerLoad } from './sections/server-load.js'
 const quick = process.argv.includes('--quick')
 const log = (m: string) => process.stderr.write(`${m}\n`)
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
+const BENCH_PUBLIC_URL = 'https://bench.example.test'
 
 async function main() {
   const started = Date.now()
@@ -59,6 +61,8 @@ async function main() {
         // cheap 429: set it aside so each event is really texted. Likewise the per-address limit.
         SMS_RATE_LIMIT_MINUTES: '0',
         IP_RATE_LIMIT_PER_MINUTE: '1000000000',
+        // What Twilio signs its webhooks for (the approvals section signs the phone's replies with it).
+        PUBLIC_URL: BENCH_PUBLIC_URL,
         LOG_LEVEL: 'info',
       },
       serverUrl,
@@ -98,6 +102,9 @@ async function main() {
         ],
       })),
     )
+
+    log('== approvals: the phone\'s reply to the long poll\'s answer')
+    rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
 
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
     log('== MCP server: start, memory, tools')

@@ -15,6 +15,9 @@ import { loginRouter } from './routes/login.js'
 import { sessionsRouter } from './routes/sessions.js'
 import { twilioRouter } from './routes/twilio.js'
 import { createNotifier, type Notifier } from './sms/notifier.js'
+import { createPhoneReplies } from './approvals/phone-replies.js'
+import { approvalsRouter } from './approvals/routes.js'
+import { createApprovals } from './approvals/service.js'
 import { createPostgresSessionUpdates, type SessionUpdates } from './session-updates.js'
 import type { SmsSender } from './sms/sender.js'
 
@@ -88,12 +91,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens, sms, wrongCodesPerDay: config.wrongCodesPerDay } }))
   const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
-  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
+  const approvals = createApprovals({ sql, sms, clock, log, charset: config.smsCharset, pepper: config.pepper, dailyCap: config.approvalDailyCap, updates })
+  const replyFromPhone = createPhoneReplies({ sql, clock, log, pepper: config.pepper, approvals, updates })
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, approvals }))
   app.use(((err, req, _res, next) => {
     const unauthenticated = err instanceof ApiError && (err.status === 401 || err.code === 'session_not_found')
     next(unauthenticated && SESSION_TRAFFIC_PATH.test(req.path) ? (addressLimit.charge(req) ?? err) : err)
   }) as ErrorRequestHandler)
-  app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
+  app.use(approvalsRouter({ sql, approvals, updates, log }))
+  app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates, replyFromPhone }))
   app.use(
     '/dashboard',
     dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, pricePerSegment: config.smsPricePerSegment }),

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { parseTrustProxy, type TrustProxy } from './http/client-address.js'
+import { DEFAULT_APPROVAL_DAILY_CAP } from '../contract/approvals.js'
 
 /** Raised when the environment cannot start the server; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -69,6 +70,10 @@ const EnvSchema = z
       ctx.addIssue({ code: 'custom', message: parsed.message })
       return z.NEVER
     }),
+    APPROVAL_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of texts, e.g. 100' }).int('must be a whole number').min(0, 'must be 0 or more').default(DEFAULT_APPROVAL_DAILY_CAP),
+    ),
     SMS_RATE_LIMIT_MINUTES: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
@@ -119,6 +124,8 @@ export interface Config {
   /** Which proxies' X-Forwarded-For is believed (TRUST_PROXY); false: none, the address is the TCP peer's. */
   trustProxy: TrustProxy
   smsCharset: 'unicode' | 'gsm7'
+  /** Approval request texts per user per rolling 24 hours (APPROVAL_DAILY_CAP), so a runaway loop cannot run up a bill. */
+  approvalDailyCap: number
   /** One text per this many minutes per user and alert type (DESIGN §5: 30); 0 turns the limit off. */
   smsRateLimitMinutes: number
   /** Requests per minute per client address on the endpoints without a limit of their own (DESIGN §5: 100). */
@@ -190,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wrongCodesPerDay: e.WRONG_CODES_PER_DAY,
     trustProxy: e.TRUST_PROXY,
     smsCharset: e.SMS_CHARSET,
+    approvalDailyCap: e.APPROVAL_DAILY_CAP,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,

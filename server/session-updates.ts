@@ -11,7 +11,7 @@ import type { Logger } from './log.js'
 export const SessionUpdate = z.object({
   userId: z.string().min(1).max(100),
   monitoringId: z.string().max(100).nullable(),
-  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings']),
+  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings', 'approval']),
 })
 export type SessionUpdate = z.infer<typeof SessionUpdate>
 

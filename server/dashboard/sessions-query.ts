@@ -97,6 +97,28 @@ export interface SessionDetail extends SessionListItem {
   staleAt: Date | null
   stopReason: string | null
   timeline: TimelineEvent[]
+  /** Approval requests (answering from the phone), oldest first. */
+  approvals: TimelineApproval[]
+}
+
+/** An approval request as the timeline shows it: asked, texted, settled by whom and when. */
+export interface TimelineApproval {
+  id: string
+  kind: 'permission' | 'question'
+  toolName: string
+  summary: string
+  askedAt: Date
+  status: string
+  refusedReason: string | null
+  heldReason: string | null
+  tag: string | null
+  textedAt: Date | null
+  text: TimelineText | null
+  decidedBy: string | null
+  decidedAt: Date | null
+  terminalDecision: string | null
+  message: string | null
+  answers: Record<string, string> | null
 }
 
 type TextColumns = { id: string; kind: string; status: string; error_code: number | null; error_message: string | null; segments: number; created_at: Date; body: string }
@@ -134,8 +156,37 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
     summarisedAt: e.summarised_at,
     summaryText: toText(e.summary),
   }))
+  const approvalRows = await sql<
+    { id: string; kind: 'permission' | 'question'; tool_name: string; summary: string; asked_at: Date; status: string; refused_reason: string | null; held_reason: string | null; tag: string | null;
+      texted_at: Date | null; decided_by: string | null; decided_at: Date | null; terminal_decision: string | null; decision_message: string | null; answers: Record<string, string> | null; text: TextColumns | null }[]
+  >`
+    select a.id, a.kind, a.tool_name, a.summary, a.asked_at, a.status, a.refused_reason, a.held_reason, a.tag, a.texted_at, a.decided_by, a.decided_at,
+           a.terminal_decision, a.decision_message, a.answers,
+           case when m.id is null then null else json_build_object('id', m.id, 'kind', m.kind, 'status', m.status, 'error_code', m.error_code,
+             'error_message', m.error_message, 'segments', m.segments, 'created_at', m.created_at, 'body', m.body) end as text
+    from approval_requests a left join sms_messages m on m.id = a.sms_id
+    where a.session_id = ${monitoringId}
+    order by a.asked_at, a.created_at`
+  const approvals: TimelineApproval[] = approvalRows.map((a) => ({
+    id: a.id,
+    kind: a.kind,
+    toolName: a.tool_name,
+    summary: a.summary,
+    askedAt: a.asked_at,
+    status: a.status,
+    refusedReason: a.refused_reason,
+    heldReason: a.held_reason,
+    tag: a.tag,
+    textedAt: a.texted_at,
+    text: toText(a.text),
+    decidedBy: a.decided_by,
+    decidedAt: a.decided_at,
+    terminalDecision: a.terminal_decision,
+    message: a.decision_message,
+    answers: a.answers,
+  }))
   const last = [...timeline].reverse().find((e) => e.type !== 'went_dark')
-  const textsSent = timeline.filter((e) => e.text && !['failed', 'sending'].includes(e.text.status)).length
+  const textsSent = [...timeline, ...approvals].filter((e) => e.text && !['failed', 'sending'].includes(e.text.status)).length
   return {
     id: session.id,
     claudeSessionId: session.claude_session_id,
@@ -151,5 +202,6 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
     textsSent,
     events: timeline.length,
     timeline,
+    approvals,
   }
 }

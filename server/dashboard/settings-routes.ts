@@ -22,6 +22,7 @@ const SettingsForm = z.object({
   time_zone: z.string().max(64).refine(isValidTimeZone, 'Choose a time zone from the list.'),
   quiet_allow_waiting: checkbox,
   went_dark_alerts: checkbox,
+  approvals_disabled: checkbox,
   done_threshold_minutes: z.coerce
     .number('The done threshold is a number of minutes.')
     .int('The done threshold is a whole number of minutes.')
@@ -65,6 +66,7 @@ export function settingsRoutes(deps: { sql: Sql; clock: Clock; updates: SessionU
       quietAllowWaiting: f.quiet_allow_waiting,
       wentDarkAlerts: f.went_dark_alerts,
       doneThresholdMinutes: f.done_threshold_minutes,
+      approvalsDisabled: f.approvals_disabled,
       pausedUntil,
     })
     req.log.info({ user_id: d.userId }, 'dashboard settings saved')

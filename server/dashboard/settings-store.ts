@@ -12,6 +12,8 @@ export interface UserSettings {
   wentDarkAlerts: boolean
   /** "done" texts only for turns that ran at least this long; 0 leaves it to the plugin's own threshold. */
   doneThresholdMinutes: number
+  /** "Never accept approvals by text": account-wide, wins over a session's opt-in. */
+  approvalsDisabled: boolean
   pausedUntil: Date | null
   /** Whether the user ever saved settings (the page then suggests the browser's time zone). */
   saved: boolean
@@ -25,6 +27,7 @@ export const DEFAULT_SETTINGS: Omit<UserSettings, 'pausedUntil' | 'saved'> = {
   quietAllowWaiting: false,
   wentDarkAlerts: true,
   doneThresholdMinutes: 0,
+  approvalsDisabled: false,
 }
 
 type Row = {
@@ -35,6 +38,7 @@ type Row = {
   quiet_allow_waiting: boolean | null
   went_dark_alerts: boolean | null
   done_threshold_minutes: number | null
+  approvals_disabled: boolean | null
   paused_until: Date | null
   saved: boolean
 }
@@ -42,7 +46,7 @@ type Row = {
 export async function loadSettings(sql: Sql, userId: string): Promise<UserSettings> {
   const [row] = await sql<Row[]>`
     select s.quiet_hours_enabled, s.quiet_start, s.quiet_end, s.time_zone, s.quiet_allow_waiting, s.went_dark_alerts,
-           s.done_threshold_minutes, u.paused_until, s.user_id is not null as saved
+           s.done_threshold_minutes, s.approvals_disabled, u.paused_until, s.user_id is not null as saved
     from users u left join user_settings s on s.user_id = u.id
     where u.id = ${userId}`
   const d = DEFAULT_SETTINGS
@@ -54,6 +58,7 @@ export async function loadSettings(sql: Sql, userId: string): Promise<UserSettin
     quietAllowWaiting: row?.quiet_allow_waiting ?? d.quietAllowWaiting,
     wentDarkAlerts: row?.went_dark_alerts ?? d.wentDarkAlerts,
     doneThresholdMinutes: row?.done_threshold_minutes ?? d.doneThresholdMinutes,
+    approvalsDisabled: row?.approvals_disabled ?? d.approvalsDisabled,
     pausedUntil: row?.paused_until ?? null,
     saved: row?.saved ?? false,
   }
@@ -69,12 +74,13 @@ export async function saveSettings(sql: Sql, clock: Clock, userId: string, s: Om
   const quietEnd = s.quietHoursEnabled ? quietHoursEnd({ start: s.quietStart, end: s.quietEnd, timeZone: s.timeZone, allowWaiting: s.quietAllowWaiting }, now) : null
   await sql.begin(async (tx) => {
     await tx`
-      insert into user_settings (user_id, quiet_hours_enabled, quiet_start, quiet_end, time_zone, quiet_allow_waiting, went_dark_alerts, done_threshold_minutes)
-      values (${userId}, ${s.quietHoursEnabled}, ${s.quietStart}, ${s.quietEnd}, ${s.timeZone}, ${s.quietAllowWaiting}, ${s.wentDarkAlerts}, ${s.doneThresholdMinutes})
+      insert into user_settings (user_id, quiet_hours_enabled, quiet_start, quiet_end, time_zone, quiet_allow_waiting, went_dark_alerts, done_threshold_minutes, approvals_disabled)
+      values (${userId}, ${s.quietHoursEnabled}, ${s.quietStart}, ${s.quietEnd}, ${s.timeZone}, ${s.quietAllowWaiting}, ${s.wentDarkAlerts}, ${s.doneThresholdMinutes}, ${s.approvalsDisabled})
       on conflict (user_id) do update set
         quiet_hours_enabled = excluded.quiet_hours_enabled, quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
         time_zone = excluded.time_zone, quiet_allow_waiting = excluded.quiet_allow_waiting,
         went_dark_alerts = excluded.went_dark_alerts, done_threshold_minutes = excluded.done_threshold_minutes,
+        approvals_disabled = excluded.approvals_disabled,
         quiet_digest_due_at = case when user_settings.quiet_digest_due_at is null then null
                                    else ${quietEnd ?? now}::timestamptz end`
     const paused = await tx<{ paused_until: Date | null }[]>`select paused_until from users where id = ${userId}`

@@ -9,12 +9,17 @@ import { SessionConflict, sessionSummary, startSession, stopSession } from '../m
 import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
 import { redactSecrets } from '../sms/redact.js'
+import { StartApprovalsFields } from '../../contract/approvals.js'
+import type { Approvals } from '../approvals/service.js'
+import { enableApprovals } from '../approvals/store.js'
+
+const StartRequest = StartSessionRequest.extend(StartApprovalsFields.shape)
 
 /**
  * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
  * change is published to `updates`, which the dashboard's live pages listen to.
  */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates }): Router {
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; approvals?: Approvals }): Router {
   const { sql, clock, notifier } = deps
   const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
@@ -23,7 +28,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
   router
     .route('/sessions/start')
     .post(requireAccessToken(deps.accessTokens), async (req, res) => {
-      const body = parseOr400(StartSessionRequest, req.body)
+      const body = parseOr400(StartRequest, req.body)
       const now = clock.now()
       try {
         const { session, token } = await startSession(sql, {
@@ -37,9 +42,11 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           startedAt: body.started_at ? new Date(body.started_at) : now,
           now,
         })
-        req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
+        // Approvals by text: asked for at the computer, and never against the account's switch.
+        const approvalsEnabled = body.approvals ? await enableApprovals(sql, session.id, session.userId) : false
+        req.log.info({ monitoring_id: session.id, user_id: session.userId, approvals: approvalsEnabled }, 'monitoring started')
         publish(session, 'started')
-        res.json({ session_token: token, monitoring_id: session.id })
+        res.json({ session_token: token, monitoring_id: session.id, approvals_enabled: approvalsEnabled })
       } catch (e) {
         if (!(e instanceof SessionConflict)) throw e
         throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
@@ -95,6 +102,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const endedAt = new Date(Math.min(now.getTime(), Math.max(session.startedAt.getTime(), claimed.getTime())))
       const stopped = await stopSession(sql, session.id, { reason: body.reason, finalState: body.final_state, endedAt })
       if (!stopped) throw new ApiError(401, 'unauthorized', 'Monitoring of this session has already stopped.')
+      await deps.approvals?.endSessions([stopped.id])
       req.log.info({ monitoring_id: session.id, reason: body.reason }, 'monitoring stopped')
       publish(stopped, 'stopped')
       res.json({ stopped: true, session_summary: await sessionSummary(sql, stopped, endedAt) })

@@ -15,11 +15,13 @@ import { parseInboundCommand } from '../sms/inbound-commands.js'
 import { classifyFailure } from '../sms/policy.js'
 import { BAD_PAUSE_REPLY, HELP_REPLY, NOT_PAIRED_REPLY, pauseReply, statusReply } from '../sms/replies.js'
 import { endPause, markOptedOut, optBackIn, pauseUntil } from '../sms/subscription.js'
+import { claimInboundMessage, rememberInboundReply } from '../sms/inbound-messages.js'
 
 const InboundForm = z.object({
   From: z.string().min(1).max(40),
   Body: z.string().max(2_000).default(''),
-  MessageSid: z.string().max(64).optional(),
+  // Twilio sends it with every message; it is what makes a replay recognisable.
+  MessageSid: z.string().min(1).max(64),
 })
 
 const StatusForm = z.object({
@@ -34,7 +36,16 @@ const StatusForm = z.object({
 })
 
 /** POST /twilio/inbound (replies from phones) and POST /twilio/status (delivery receipts), both signed by Twilio. */
-export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log: Logger; charset: Charset; updates?: SessionUpdates }): Router {
+export function twilioRouter(deps: {
+  config: Config
+  sql: Sql
+  clock: Clock
+  log: Logger
+  charset: Charset
+  updates?: SessionUpdates
+  /** Answers to approval requests (server/approvals/phone-replies.ts): the reply to text back, or undefined when the text is not one. */
+  replyFromPhone?: (user: { id: string }, from: string, body: string) => Promise<string | undefined>
+}): Router {
   const { config, sql, clock, log } = deps
   const router = Router()
   const signed = verifyTwilioSignature(config)
@@ -44,6 +55,12 @@ export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log
     .post(signed, async (req, res) => {
       const form = parseOr400(InboundForm, req.body, 'Twilio form')
       const now = clock.now()
+      const replay = await claimInboundMessage(sql, form.MessageSid, now)
+      if (!replay.first) {
+        req.log.info({ sid: form.MessageSid }, 'replayed text from a phone ignored')
+        res.type('text/xml').send(replay.reply ?? new twilio.twiml.MessagingResponse().toString())
+        return
+      }
       const command = parseInboundCommand(form.Body)
       const [user] = await sql<{ id: string; opted_out_at: Date | null; paused_until: Date | null }[]>`
         select id, opted_out_at, paused_until from users where phone_hash = ${hashPhone(form.From, config.pepper)}`
@@ -62,9 +79,14 @@ export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log
             await optBackIn(sql, user.id)
             break
           case 'help':
-          case 'unknown':
             reply.message(HELP_REPLY)
             break
+          case 'unknown': {
+            // Y K7QX, N K7QX, 2 K7QX...: an answer to an approval request; anything else gets the help text.
+            const answer = await deps.replyFromPhone?.(user, form.From, form.Body)
+            reply.message(answer ?? HELP_REPLY)
+            break
+          }
           case 'status':
             reply.message(statusReply(await liveSessionsOfUser(sql, user.id), { optedOutAt: user.opted_out_at, pausedUntil: user.paused_until }, now, deps.charset))
             break
@@ -89,7 +111,9 @@ export function twilioRouter(deps: { config: Config; sql: Sql; clock: Clock; log
           }
         }
       }
-      res.type('text/xml').send(reply.toString())
+      const twiml = reply.toString()
+      await rememberInboundReply(sql, form.MessageSid, twiml)
+      res.type('text/xml').send(twiml)
     })
     .all(methodNotAllowed(['POST']))
 

@@ -66,7 +66,9 @@ export function formatText(input: TextInput): string {
     case 'waiting': {
       const idleMs = typeof details.idle_ms === 'number' ? details.idle_ms : 600_000
       const idle = `Waiting for input (${Math.max(1, Math.round(idleMs / 60_000))} min idle)`
-      const question = typeof details.message === 'string' ? questionOf(details.message) : ''
+      // A permission prompt: what Claude wants to do says more than "Claude needs your permission".
+      const wants = permissionOf(details)
+      const question = wants ? whatClaudeWants(wants.tool, wants.summary) : typeof details.message === 'string' ? questionOf(details.message) : ''
       detail.value = cut(clean(question), 140, ellipsis)
       second = (d) => (d ? `${idle}\n${input.charset === 'gsm7' ? '' : '💬 '}${d}` : idle)
       break
@@ -215,4 +217,34 @@ export function toGsm7(text: string): string {
     }
   }
   return out
+}
+
+/**
+ * The permission request a waiting event is about: the plugin's `permission_tool` and
+ * `permission_summary`, else Claude Code's own `tool_name` and `tool_input` (PermissionRequest hook).
+ */
+export function permissionOf(details: Record<string, unknown>): { tool: string; summary: string } | undefined {
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
+  const tool = str(details.permission_tool)
+  if (tool) return { tool, summary: str(details.permission_summary) ?? '' }
+  const input = details.tool_input
+  const name = str(details.tool_name)
+  if (!name || !input || typeof input !== 'object' || Array.isArray(input)) return undefined
+  return { tool: name, summary: summaryOfToolInput(input as Record<string, unknown>) }
+}
+
+/** The line of a tool call a person needs to judge it: the command, the file, the URL, the pattern. */
+export function summaryOfToolInput(input: Record<string, unknown>): string {
+  for (const key of ['command', 'file_path', 'notebook_path', 'url', 'pattern', 'query', 'path', 'description']) {
+    const v = input[key]
+    if (typeof v === 'string' && v.trim()) return v.trim()
+  }
+  return ''
+}
+
+/** "Wants to run: npm test" for Bash, "Wants to use Edit: src/app.ts" for the rest. */
+export function whatClaudeWants(tool: string, summary: string): string {
+  const what = summary.replace(/\s+/g, ' ').trim()
+  if (tool === 'Bash') return what ? `Wants to run: ${what}` : 'Wants to run a command'
+  return what ? `Wants to use ${tool}: ${what}` : `Wants to use ${tool}`
 }

@@ -5,7 +5,7 @@ import { redactSecrets } from './redact.js'
 /** The texts we send back to a reply from the phone (TwiML bodies). Plain GSM-7 wording. */
 
 export const HELP_REPLY =
-  'Claude SMS notifier: texts from your Claude Code sessions. Reply STATUS for sessions, PAUSE 2h (or 30m, 1d) to hold texts, RESUME to resume, STOP to opt out, START to opt back in.'
+  'Claude SMS notifier: texts from your Claude Code sessions. Reply STATUS for sessions, PAUSE 2h (or 30m, 1d) to hold texts, RESUME to resume, STOP to opt out, START to opt back in. Y or N and a request tag (Y K7QX) answers Claude.'
 
 export const NOT_PAIRED_REPLY = 'This number is not paired with a Claude SMS notifier server. Run /sms-setup in Claude Code to pair it.'
 

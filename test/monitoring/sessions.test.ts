@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { HeartbeatResponse, StartSessionResponse, StopResponse } from '../../contract/api.js'
+import { StartApprovalsAnswer } from '../../contract/approvals.js'
 import { manualClock } from '../../server/clock.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
@@ -45,7 +46,8 @@ describe('starting monitoring', () => {
     const body = { claude_session_id: `claude-${randomUUID()}`, description: 'Refactor' }
     const first = await api(server.url, 'POST', '/sessions/start', { token: accessToken, body })
     expect(first.status).toBe(200)
-    expect(StartSessionResponse.strict().parse(first.body)).toEqual(first.body)
+    // The answer is the contract's start answer plus the approvals field (contract/approvals.ts), nothing else.
+    expect(StartSessionResponse.extend(StartApprovalsAnswer.shape).strict().parse(first.body)).toEqual({ ...first.body, approvals_enabled: false })
     const second = await api(server.url, 'POST', '/sessions/start', { token: accessToken, body })
     expect(second.status).toBe(409)
     expect(second.body.error).toBe('conflict')

@@ -14,6 +14,7 @@ const KIND: Record<string, string> = {
   pairing_code: 'code',
   event: 'alert',
   went_dark: 'went dark',
+  approval: 'approval request',
   digest: 'summary',
   reply: 'reply',
   test: 'test',

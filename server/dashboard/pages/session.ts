@@ -1,7 +1,7 @@
 import { describeDeliveryError } from '../../sms/delivery-errors.js'
 import { formatAgo, formatDuration, formatTime } from '../format.js'
 import { html, type Html } from '../html.js'
-import type { SessionDetail, TimelineEvent, TimelineText } from '../sessions-query.js'
+import type { SessionDetail, TimelineApproval, TimelineEvent, TimelineText } from '../sessions-query.js'
 import { statusBadge } from './sessions.js'
 
 const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for input', went_dark: 'Went dark' }
@@ -70,6 +70,45 @@ function timelineItem(e: TimelineEvent, timeZone: string, now: Date): Html {
 </li>`
 }
 
+const APPROVAL_STATUS: Record<string, { label: string; badge: string }> = {
+  queued: { label: 'queued behind an earlier request', badge: 'held' },
+  pending: { label: 'waiting for an answer', badge: 'held' },
+  allowed: { label: 'allowed by text', badge: 'texted' },
+  denied: { label: 'denied by text', badge: 'failed' },
+  answered: { label: 'answered by text', badge: 'texted' },
+  settled_elsewhere: { label: 'settled without the phone', badge: 'muted-badge' },
+  refused: { label: 'not texted', badge: 'muted-badge' },
+}
+const SETTLED_BY: Record<string, string> = { phone: 'by text', terminal: 'at the terminal', timeout: 'timed out', session_end: 'session ended' }
+const REFUSED: Record<string, string> = {
+  account_disabled: 'approvals by text are off for the account',
+  session_disabled: 'approvals were not turned on for this session',
+  daily_cap: 'the daily cap of request texts was reached',
+  opted_out: 'the number opted out (STOP)',
+}
+
+function approvalItem(a: TimelineApproval, timeZone: string, now: Date): Html {
+  const status = APPROVAL_STATUS[a.status] ?? { label: a.status, badge: 'muted-badge' }
+  const terminal = a.decidedBy === 'terminal' && a.terminalDecision && a.terminalDecision !== 'unknown' ? ` (${a.terminalDecision})` : ''
+  const settled = a.decidedAt && a.decidedBy
+    ? html`<div class="small">Settled ${SETTLED_BY[a.decidedBy] ?? a.decidedBy}${terminal} <time datetime="${a.decidedAt.toISOString()}">${formatTime(a.decidedAt, timeZone, now)}</time></div>`
+    : ''
+  const answers = a.answers ? Object.entries(a.answers) : []
+  return html`<li class="approval" data-approval-id="${a.id}" data-approval-status="${a.status}" data-decided-by="${a.decidedBy ?? ''}">
+  <div class="event-head"><b>${a.kind === 'question' ? 'Question' : 'Permission request'}</b>
+    <time datetime="${a.askedAt.toISOString()}">${formatTime(a.askedAt, timeZone, now)}</time>
+    <span class="badge ${status.badge}">${status.label}</span>${a.tag ? html` <code>${a.tag}</code>` : ''}</div>
+  <div class="small muted">Tool: <code>${a.toolName}</code></div>
+  ${a.summary ? html`<pre class="detail">${a.summary}</pre>` : ''}
+  ${a.refusedReason ? html`<div class="small muted">Not texted: ${REFUSED[a.refusedReason] ?? a.refusedReason}</div>` : ''}
+  ${a.heldReason && a.status === 'queued' ? html`<div class="small muted">Held: ${a.heldReason === 'paused' ? 'texts are paused' : 'quiet hours'}</div>` : ''}
+  ${a.text ? textLine(a.text, 'Text:', timeZone, now) : ''}
+  ${settled}
+  ${a.message ? html`<div class="small">${a.message}</div>` : ''}
+  ${answers.length ? html`<ul class="small">${answers.map(([q, v]) => html`<li>${q}: <b>${v}</b></li>`)}</ul>` : ''}
+</li>`
+}
+
 export function sessionPage(input: { session: SessionDetail; timeZone: string; now: Date }): Html {
   const { session: s, timeZone, now } = input
   const ended = s.endedAt
@@ -89,8 +128,13 @@ export function sessionPage(input: { session: SessionDetail; timeZone: string; n
 </section>
 <h2>Timeline</h2>
 ${
-  s.timeline.length
-    ? html`<ol class="timeline">${s.timeline.map((e) => timelineItem(e, timeZone, now))}</ol>`
+  s.timeline.length || s.approvals.length
+    ? html`<ol class="timeline">${[
+        ...s.timeline.map((e) => ({ at: e.occurredAt.getTime(), item: timelineItem(e, timeZone, now) })),
+        ...s.approvals.map((a) => ({ at: a.askedAt.getTime(), item: approvalItem(a, timeZone, now) })),
+      ]
+        .sort((x, y) => x.at - y.at)
+        .map((x) => x.item)}</ol>`
     : html`<div class="card empty">Nothing has happened yet: no errors, no finished turns, nobody waiting.</div>`
 }
 </div>`

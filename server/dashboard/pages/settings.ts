@@ -47,6 +47,12 @@ ${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : 
     <input type="number" id="done_threshold_minutes" name="done_threshold_minutes" min="0" max="1440" step="1" value="${s.doneThresholdMinutes}" required>
     <p class="hint">0 leaves it to the plugin (<code>CLAUDE_SMS_DONE_THRESHOLD</code>, 5 minutes by default). A session that ends is always texted.</p>
   </fieldset>
+  <fieldset>
+    <legend>Answering from the phone</legend>
+    <label class="check"><input type="checkbox" name="approvals_disabled" id="approvals_disabled"${checked(s.approvalsDisabled)}>
+      <span><b>Never accept approvals by text</b> (for every session, whatever <code>/sms-start</code> asked)</span></label>
+    <p class="hint">When off, a session started with approvals on texts Claude's permission requests with a tag, and a reply such as Y K7QX answers them.</p>
+  </fieldset>
   <div class="actions"><button type="submit">Save settings</button></div>
 </form>
 ${
