@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
 
-  const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock })
+  const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock, familyMaxDays: config.tokenFamilyMaxDays })
   const pairing = {
     sql,
     sms,
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
   const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
-  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, maxLiveSessionsPerUser: config.maxLiveSessionsPerUser }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
   app.use(
     '/dashboard',

@@ -5,7 +5,7 @@ import { requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
 import type { Clock } from '../clock.js'
 import { ApiError, invalidRequest, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { authenticateAndBeat, authenticateSession, requireSessionToken } from '../monitoring/session-auth.js'
-import { SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
+import { DEFAULT_MAX_LIVE_SESSIONS_PER_USER, SessionConflict, sessionSummary, startSession, stopSession, TooManyLiveSessions } from '../monitoring/sessions.js'
 import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
 import { redactSecrets } from '../sms/redact.js'
@@ -14,7 +14,7 @@ import { redactSecrets } from '../sms/redact.js'
  * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
  * change is published to `updates`, which the dashboard's live pages listen to.
  */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates }): Router {
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; maxLiveSessionsPerUser?: number }): Router {
   const { sql, clock, notifier } = deps
   const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
@@ -36,11 +36,21 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           heartbeatIntervalMs: body.heartbeat_interval_ms,
           startedAt: body.started_at ? new Date(body.started_at) : now,
           now,
+          maxLive: deps.maxLiveSessionsPerUser ?? DEFAULT_MAX_LIVE_SESSIONS_PER_USER,
         })
         req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
         publish(session, 'started')
         res.json({ session_token: token, monitoring_id: session.id })
       } catch (e) {
+        if (e instanceof TooManyLiveSessions) {
+          throw new ApiError(
+            429,
+            'rate_limited',
+            `You already have ${e.live} monitored sessions running, the most this server allows (MAX_LIVE_SESSIONS_PER_USER). Stop the ones you no longer need (/sms-stop in their Claude sessions, or "Sign out everywhere" on the dashboard's settings page), then start again.`,
+            { live_sessions: e.live, max_live_sessions: e.max },
+            { 'Retry-After': '60' },
+          )
+        }
         if (!(e instanceof SessionConflict)) throw e
         throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
       }
