@@ -160,7 +160,8 @@ export function createAccessTokens(deps: { sql: Sql; secret: string; clock: Cloc
 
   return {
     async issue(userId, opts = {}) {
-      const now = clock.now()
+      // Whole seconds, as in the JWT: the last token of the family ends exactly when the family does.
+      const now = new Date(Math.floor(clock.now().getTime() / 1000) * 1000)
       const familyId = randomUUID()
       const familyExpiresAt = new Date(now.getTime() + familyMaxMs)
       const { issued, issuedAt } = await sign(userId, familyId, familyExpiresAt, now)
