@@ -51,11 +51,10 @@ export const LIVE_SCRIPT = `(function () {
   });
   source.addEventListener('error', function () { body.setAttribute('data-live', 'off'); });
   // The server ended this stream for good (signed out, sign-in expired, too many open pages): no reconnecting.
-  source.addEventListener('closed', function (e) {
+  // The page stays as it is (a sign-out in this tab is already navigating); the next click finds the login.
+  source.addEventListener('closed', function () {
     source.close();
-    var reason = ''; try { reason = JSON.parse(e.data).reason; } catch (err) {}
     body.setAttribute('data-live', 'closed');
-    if (reason === 'signed_out' || reason === 'session_expired') location.assign('/dashboard/login');
   });
   source.addEventListener('update', function (e) {
     try { var u = JSON.parse(e.data); if (only && u.monitoringId && u.monitoringId !== only) return; } catch (err) {}

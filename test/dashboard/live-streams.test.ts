@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, type TestBrowser } from '../support/browser.js'
 import { manualClock } from '../../server/clock.js'
 import { SESSION_TTL_MS } from '../../server/dashboard/cookie-session.js'
 import { MAX_STREAMS_PER_SESSION } from '../../server/dashboard/live.js'
@@ -69,5 +70,30 @@ describe('a live page\'s stream', () => {
     // Another sign-in of the same person has a budget of its own.
     const other = await live(await signedIn(phone))
     for (const s of [...tabs.slice(1), newest, other]) s.close()
+  })
+})
+
+describe('in a real browser', () => {
+  let browser: TestBrowser
+  beforeAll(async () => {
+    browser = await launchBrowser()
+  })
+  afterAll(() => browser?.close())
+
+  it('a tab whose stream was closed for one opened later stops listening instead of reconnecting (no tab ping-pong)', async () => {
+    const signed = await signedIn(testPhone())
+    const context = await browser.newContext()
+    await context.addCookies([...signed.cookies].map(([name, value]) => ({ name, value, url: server.url })))
+    const pages = []
+    for (let i = 0; i <= MAX_STREAMS_PER_SESSION; i++) {
+      const page = await context.newPage()
+      page.setDefaultTimeout(10_000)
+      await page.goto(`${server.url}/dashboard/sessions`)
+      pages.push(page)
+      if (i < MAX_STREAMS_PER_SESSION) await page.waitForSelector('body[data-live="on"]')
+    }
+    await pages[0]!.waitForSelector('body[data-live="closed"]')
+    await pages.at(-1)!.waitForSelector('body[data-live="on"]')
+    await context.close()
   })
 })
