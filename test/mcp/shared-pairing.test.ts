@@ -18,7 +18,7 @@ import { pairedUser } from '../support/users.js'
  */
 const db = useTestDatabase()
 const clock = manualClock(new Date())
-const server = useTestServer(() => ({ sql: db.sql, clock, name: 'mcp-shared-pairing' }))
+const server = useTestServer(() => ({ sql: db.sql, clock, name: 'mcp-shared-pairing', env: { MAX_LIVE_SESSIONS_PER_USER: '2' } }))
 
 /** Forwards every request to the server; `before` runs once before the first request to `path`. */
 let relay: Listening
@@ -122,5 +122,17 @@ describe('one person, two Claude Code sessions, one auth.json', () => {
       expect(res.status).toBe(401)
     }
     expect((await first.call('sms_status')).text).toContain('Not paired yet. Run /sms-setup first.')
+  })
+
+  it('a session beyond the person\'s limit of running sessions is told to stop some, not to wait a minute', async () => {
+    const dirs = pluginDirs()
+    const { accessToken, user } = await pairedUser(db.sql, server.config, { clock })
+    writePairing(dirs, relay.url, accessToken, user.phoneE164)
+    const sessions = [await session(dirs, 'session-a'), await session(dirs, 'session-b'), await session(dirs, 'session-c')]
+    for (const s of sessions.slice(0, 2)) expect((await s.call('sms_start', { description: 'Long refactor' })).isError).toBe(false)
+    const refused = await sessions[2]!.call('sms_start', { description: 'One too many' })
+    expect(refused.isError).toBe(true)
+    expect(refused.text).toMatch(/2 monitored sessions running.*Stop the ones you no longer need \(\/sms-stop/)
+    expect(refused.text).not.toMatch(/Wait a minute/)
   })
 })
