@@ -195,10 +195,10 @@ export function createAccessTokens(deps: { sql: Sql; secret: string; clock: Cloc
       const now = clock.now()
       const { issued, issuedAt } = await sign(user.id, user.familyId, familyExpiresAt, now)
       const rotated = await sql.begin(async (tx) => {
-        // The parent row locked: a logout or a reuse revocation racing this refresh either comes first
-        // (and this refresh is refused) or waits for it (and revokes the child too).
-        const [parent] = await tx<{ revoked_at: Date | null }[]>`select revoked_at from access_tokens where jti = ${user.jti} for update`
+        // A revocation racing this refresh either comes first (and this refresh is refused) or waits for
+        // it (and revokes the child too). Family before token, the order revocations lock them in.
         const [family] = await tx<{ revoked_at: Date | null }[]>`select revoked_at from token_families where id = ${user.familyId} for share`
+        const [parent] = await tx<{ revoked_at: Date | null }[]>`select revoked_at from access_tokens where jti = ${user.jti} for update`
         if (!parent || parent.revoked_at || !family || family.revoked_at) return false
         await tx`
           insert into access_tokens (jti, user_id, issued_at, expires_at, family_id, parent_jti)

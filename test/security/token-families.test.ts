@@ -62,6 +62,20 @@ describe('logout revokes the whole pairing', () => {
     await expect401(await refresh(current))
   })
 
+  it('refreshes racing the logout leave no token of the pairing alive', async () => {
+    const { token } = await pair()
+    const [loggedOut, ...answers] = await Promise.all([logout(token), ...Array.from({ length: 8 }, () => refresh(token))])
+    expect(loggedOut.status).toBe(200)
+    const issued: string[] = []
+    for (const res of answers) {
+      expect([200, 401]).toContain(res.status)
+      if (res.status === 200) issued.push(RefreshResponse.parse(await res.json()).access_token)
+      else await res.body?.cancel()
+    }
+    for (const t of issued) recordSecret('token', t)
+    for (const t of [token, ...issued]) expect((await startWith(t)).status).toBe(401)
+  })
+
   it('another pairing of the same number (another computer) is left alone', async () => {
     const laptop = await pair()
     const desktop = await pair(laptop.phone)
