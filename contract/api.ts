@@ -75,6 +75,8 @@ export const ExchangeResponse = z.object({
   expires_in: z.number().int(),
   expires_at: Timestamp,
   phone: MaskedPhone,
+  /** When this pairing ends however often it is refreshed (TOKEN_FAMILY_MAX_DAYS); added, so optional. */
+  pairing_expires_at: Timestamp.optional(),
 })
 
 export const RefreshResponse = z.object({
@@ -82,6 +84,7 @@ export const RefreshResponse = z.object({
   token_type: z.literal('Bearer'),
   expires_in: z.number().int(),
   expires_at: Timestamp,
+  pairing_expires_at: Timestamp.optional(),
 })
 
 export const LogoutResponse = z.object({

@@ -77,6 +77,8 @@ export const AuthFile = z.object({
   expires_at: Iso,
   phone: z.string(),
   paired_at: Iso,
+  /** The pairing's absolute end (the server's TOKEN_FAMILY_MAX_DAYS): no refresh reaches past it. */
+  pairing_expires_at: Iso.optional(),
 })
 export type AuthFile = z.infer<typeof AuthFile>
 

@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
 
-  const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock })
+  const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock, familyMaxDays: config.tokenFamilyMaxDays })
   const pairing = {
     sql,
     sms,
@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): Express {
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
   const approvals = createApprovals({ sql, sms, clock, log, charset: config.smsCharset, pepper: config.pepper, dailyCap: config.approvalDailyCap, updates })
   const replyFromPhone = createPhoneReplies({ sql, clock, log, pepper: config.pepper, approvals, updates })
-  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, approvals }))
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, approvals, maxLiveSessionsPerUser: config.maxLiveSessionsPerUser }))
   app.use(((err, req, _res, next) => {
     const unauthenticated = err instanceof ApiError && (err.status === 401 || err.code === 'session_not_found')
     next(unauthenticated && SESSION_TRAFFIC_PATH.test(req.path) ? (addressLimit.charge(req) ?? err) : err)

@@ -86,6 +86,14 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
     ),
+    TOKEN_FAMILY_MAX_DAYS: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(365, 'must be at most 365 days').default(30),
+    ),
+    MAX_LIVE_SESSIONS_PER_USER: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of sessions, e.g. 50' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(50),
+    ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
@@ -132,6 +140,10 @@ export interface Config {
   ipRateLimitPerMinute: number
   /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
   smsPricePerSegment: number
+  /** A pairing (the token family of one /auth/exchange) ends this many days after it began, refreshes or not. */
+  tokenFamilyMaxDays: number
+  /** Monitoring sessions a user may have running at once (MAX_LIVE_SESSIONS_PER_USER); one more start is 429. */
+  maxLiveSessionsPerUser: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -201,6 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
+    tokenFamilyMaxDays: e.TOKEN_FAMILY_MAX_DAYS,
+    maxLiveSessionsPerUser: e.MAX_LIVE_SESSIONS_PER_USER,
     logLevel: e.LOG_LEVEL,
   }
 }

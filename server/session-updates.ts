@@ -11,7 +11,8 @@ import type { Logger } from './log.js'
 export const SessionUpdate = z.object({
   userId: z.string().min(1).max(100),
   monitoringId: z.string().max(100).nullable(),
-  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings', 'approval']),
+  // signed_out: a dashboard sign-in or a pairing of this user ended; live streams check their own sign-in.
+  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings', 'approval', 'signed_out']),
 })
 export type SessionUpdate = z.infer<typeof SessionUpdate>
 

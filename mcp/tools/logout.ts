@@ -14,7 +14,15 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   let note: string | undefined
   if (auth) {
     try {
-      await ctx.api.logout(auth.server_url, auth.access_token, 5_000)
+      try {
+        await ctx.api.logout(auth.server_url, auth.access_token, 5_000)
+      } catch (error) {
+        // Another Claude session may have refreshed the token meanwhile: log out with the newer one,
+        // so the server revokes the pairing (every token of it) and not just a token it already retired.
+        const current = error instanceof ServerRejected && error.status === 401 ? await ctx.auth.load() : undefined
+        if (!current || current.access_token === auth.access_token) throw error
+        await ctx.api.logout(current.server_url, current.access_token, 5_000)
+      }
       serverTold = true
     } catch (error) {
       // A token the server already refuses is as logged out as it gets.

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ServerRejected } from '../api.js'
+import { PAIRING_EXPIRED } from '../auth.js'
 import { answer, humanDuration, refusal, serverTrouble, type ToolAnswer } from './answer.js'
 import type { ToolContext } from './context.js'
 
@@ -22,18 +23,29 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
 
   const pairing = await ctx.auth.fresh()
   if (!pairing.ok) return refusal([pairing.message], { error: 'not_paired' })
-  const { auth } = pairing
+  let { auth } = pairing
   const sessionId = ctx.monitor.claudeSessionId
   const startedAt = ctx.now().toISOString()
+  const request = {
+    claude_session_id: sessionId,
+    description,
+    hostname: ctx.config.hostname,
+    ...(ctx.config.project ? { project: ctx.config.project } : {}),
+    started_at: startedAt,
+    heartbeat_interval_ms: Math.min(3_600_000, Math.max(1_000, ctx.config.heartbeatIntervalMs)),
+  }
   try {
-    const started = await ctx.api.startSession(auth.server_url, auth.access_token, {
-      claude_session_id: sessionId,
-      description,
-      hostname: ctx.config.hostname,
-      ...(ctx.config.project ? { project: ctx.config.project } : {}),
-      started_at: startedAt,
-      heartbeat_interval_ms: Math.min(3_600_000, Math.max(1_000, ctx.config.heartbeatIntervalMs)),
-    })
+    let started
+    try {
+      started = await ctx.api.startSession(auth.server_url, auth.access_token, request)
+    } catch (error) {
+      if (!(error instanceof ServerRejected && error.status === 401)) throw error
+      // Another Claude session may have refreshed the shared token meanwhile: use the newer one, once.
+      const again = await ctx.auth.rejected(auth.access_token, error.code)
+      if (!again.ok) return refusal([again.message], { error: 'pairing_expired' })
+      auth = again.auth
+      started = await ctx.api.startSession(auth.server_url, auth.access_token, request)
+    }
     await ctx.monitor.begin({
       claude_session_id: sessionId,
       monitoring_id: started.monitoring_id,
@@ -45,8 +57,13 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
       started_at: startedAt,
     })
   } catch (error) {
-    if (error instanceof ServerRejected && error.status === 401) return refusal([(await ctx.auth.expired()).message], { error: 'pairing_expired' })
+    if (error instanceof ServerRejected && error.status === 401) {
+      const gone = await ctx.auth.rejected(auth.access_token, error.code)
+      return refusal([gone.ok ? PAIRING_EXPIRED : gone.message], { error: 'pairing_expired' })
+    }
     if (error instanceof ServerRejected && error.status === 409) return refusal([ALREADY_MONITORING], { error: 'already_monitoring' })
+    // The server's own words say what to do (e.g. too many sessions running: stop some).
+    if (error instanceof ServerRejected && error.status === 429 && error.code === 'rate_limited') return refusal([error.message], { error: 'rate_limited' })
     return serverTrouble(error, auth.server_url)
   }
   const { inactivityThresholdMs, doneThresholdMs } = ctx.config

@@ -14,7 +14,15 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   const pairing = await ctx.auth.fresh()
   if (pairing.ok) {
     lines.push(`Paired with ${pairing.auth.phone} via ${pairing.auth.server_url}, until ${humanTime(pairing.auth.expires_at)}.`)
-    Object.assign(data, { paired: true, phone: pairing.auth.phone, expires_at: pairing.auth.expires_at, server_url: pairing.auth.server_url })
+    // The token is renewed while in use, but the pairing itself has a fixed end (the server's TOKEN_FAMILY_MAX_DAYS).
+    if (pairing.auth.pairing_expires_at) lines.push(`The pairing ends ${humanTime(pairing.auth.pairing_expires_at)}; then run /sms-setup to pair again.`)
+    Object.assign(data, {
+      paired: true,
+      phone: pairing.auth.phone,
+      expires_at: pairing.auth.expires_at,
+      server_url: pairing.auth.server_url,
+      pairing_expires_at: pairing.auth.pairing_expires_at ?? null,
+    })
   } else {
     lines.push(pairing.message)
     data.paired = false

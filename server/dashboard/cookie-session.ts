@@ -73,6 +73,12 @@ export function createCookieSessions(opts: CookieSessionOptions) {
       return { id: row.id, userId: row.user_id, phoneMasked: row.phone_masked, expiresAt: row.expires_at, csrfToken: csrfFor(value) }
     },
 
+    /** True while the session is neither signed out nor expired (live streams ask when a sign-out happens). */
+    async stands(sessionId: string): Promise<boolean> {
+      const [row] = await sql`select 1 from dashboard_sessions where id = ${sessionId} and revoked_at is null and expires_at > ${clock.now()}`
+      return Boolean(row)
+    },
+
     /** Ends the session in the database (the cookie is worthless from now on) and clears the cookie. */
     async end(res: Response, sessionId: string): Promise<void> {
       await sql`update dashboard_sessions set revoked_at = ${clock.now()} where id = ${sessionId} and revoked_at is null`

@@ -50,6 +50,12 @@ export const LIVE_SCRIPT = `(function () {
     opened = true;
   });
   source.addEventListener('error', function () { body.setAttribute('data-live', 'off'); });
+  // The server ended this stream for good (signed out, sign-in expired, too many open pages): no reconnecting.
+  // The page stays as it is (a sign-out in this tab is already navigating); the next click finds the login.
+  source.addEventListener('closed', function () {
+    source.close();
+    body.setAttribute('data-live', 'closed');
+  });
   source.addEventListener('update', function (e) {
     try { var u = JSON.parse(e.data); if (only && u.monitoringId && u.monitoringId !== only) return; } catch (err) {}
     refresh();

@@ -108,12 +108,13 @@ export function dashboardRouter(deps: DashboardDeps): Router {
 
   router.post('/logout', async (req, res) => {
     await sessions.end(res, req.dashboard!.id)
+    updates.publish({ userId: req.dashboard!.userId, monitoringId: null, kind: 'signed_out' })
     res.redirect(303, '/dashboard/login?signed_out=1')
   })
 
   router.get('/', (_req, res) => res.redirect(303, '/dashboard/sessions'))
 
-  router.get('/live', liveUpdates(updates))
+  router.get('/live', liveUpdates(updates, { clock, sessionStands: sessions.stands }))
 
   router.get('/sessions', async (req, res) => {
     const d = req.dashboard!
@@ -135,7 +136,7 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     render(res, 200, 'Stats', statsPage({ stats, pricePerSegment: deps.pricePerSegment, timeZone: settings.timeZone, consoleMode }), { req, current: 'stats', live: {} })
   })
 
-  router.use(settingsRoutes({ sql, clock, updates, render }))
+  router.use(settingsRoutes({ sql, clock, updates, render, sessions }))
 
   router.get('/outbox', async (req, res) => {
     if (!consoleMode) return notFoundPage(req, res, 'The outbox lists texts only when Twilio is not configured (console transport); this server sends real texts.')

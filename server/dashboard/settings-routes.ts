@@ -1,9 +1,11 @@
 import { Router } from 'express'
 import type { Sql } from 'postgres'
 import { z } from 'zod'
+import { signOutEverywhere } from '../auth/sign-out-everywhere.js'
 import type { Clock } from '../clock.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { isValidTimeZone } from '../sms/quiet-hours.js'
+import type { CookieSessions } from './cookie-session.js'
 import { settingsPage } from './pages/settings.js'
 import type { Render } from './render.js'
 import { loadSettings, saveSettings } from './settings-store.js'
@@ -32,7 +34,7 @@ const SettingsForm = z.object({
 })
 
 /** GET/POST /dashboard/settings (signed in; the router checks the CSRF token of every POST). */
-export function settingsRoutes(deps: { sql: Sql; clock: Clock; updates: SessionUpdates; render: Render }): Router {
+export function settingsRoutes(deps: { sql: Sql; clock: Clock; updates: SessionUpdates; render: Render; sessions: CookieSessions }): Router {
   const { sql, clock, render } = deps
   const router = Router()
 
@@ -72,6 +74,16 @@ export function settingsRoutes(deps: { sql: Sql; clock: Clock; updates: SessionU
     req.log.info({ user_id: d.userId }, 'dashboard settings saved')
     deps.updates.publish({ userId: d.userId, monitoringId: null, kind: 'settings' })
     res.redirect(303, '/dashboard/settings?saved=1')
+  })
+
+  // Every pairing (each computer's token and all refreshed from it), every dashboard sign-in including
+  // this one, and every running monitoring session of this number end now.
+  router.post('/sign-out-everywhere', async (req, res) => {
+    const d = req.dashboard!
+    const ended = await signOutEverywhere({ sql, updates: deps.updates }, d.userId, { reason: 'signed_out_everywhere', now: clock.now(), stopMonitoring: true })
+    req.log.info({ user_id: d.userId, pairings: ended.pairings, dashboard_sessions: ended.dashboardSessions, monitoring_sessions: ended.monitoringSessions }, 'signed out everywhere')
+    await deps.sessions.end(res, d.id)
+    res.redirect(303, '/dashboard/login?signed_out=everywhere')
   })
 
   return router

@@ -69,19 +69,46 @@ export class SessionConflict extends Error {
   }
 }
 
+/** Monitoring sessions a user may have running at once when the caller names no limit. */
+export const DEFAULT_MAX_LIVE_SESSIONS_PER_USER = 50
+
+/** Raised when the user already runs as many monitoring sessions as allowed. */
+export class TooManyLiveSessions extends Error {
+  override name = 'TooManyLiveSessions'
+  constructor(
+    readonly live: number,
+    readonly max: number,
+  ) {
+    super(`${live} live monitoring sessions, at most ${max}`)
+  }
+}
+
+/**
+ * Starts monitoring. At most `maxLive` sessions of a user run at once: the count and the insert happen
+ * under a per-user transaction lock, so concurrent starts cannot slip past the limit. Sessions that went
+ * stale (heartbeats stopped: a closed laptop, a dead process) do not count, since nobody may be left to
+ * stop them; a stale session that comes back is let in again.
+ */
 export async function startSession(
   sql: Sql,
-  s: { userId: string; claudeSessionId: string; description: string; hostname?: string; project?: string; heartbeatIntervalMs?: number; startedAt: Date; now: Date },
+  s: { userId: string; claudeSessionId: string; description: string; hostname?: string; project?: string; heartbeatIntervalMs?: number; startedAt: Date; now: Date; maxLive?: number },
 ): Promise<{ session: MonitoringSession; token: string }> {
   const { token, hash } = newSessionToken()
+  const maxLive = s.maxLive ?? DEFAULT_MAX_LIVE_SESSIONS_PER_USER
   try {
-    const [row] = await sql<SessionRow[]>`
-      insert into monitoring_sessions (user_id, claude_session_id, description, hostname, project, session_token_hash,
-                                       heartbeat_interval_ms, started_at, last_heartbeat_at, created_at)
-      values (${s.userId}, ${s.claudeSessionId}, ${s.description}, ${s.hostname ?? null}, ${s.project ?? null}, ${hash},
-              ${s.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS}, ${s.startedAt}, ${s.now}, ${s.now})
-      returning *`
-    return { session: toSession(row!), token }
+    const row = await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended(${`monitoring-start:${s.userId}`}, 0))`
+      const [live] = await tx<{ n: number }[]>`select count(*)::int as n from monitoring_sessions where user_id = ${s.userId} and status = 'active'`
+      if (live!.n >= maxLive) throw new TooManyLiveSessions(live!.n, maxLive)
+      const [inserted] = await tx<SessionRow[]>`
+        insert into monitoring_sessions (user_id, claude_session_id, description, hostname, project, session_token_hash,
+                                         heartbeat_interval_ms, started_at, last_heartbeat_at, created_at)
+        values (${s.userId}, ${s.claudeSessionId}, ${s.description}, ${s.hostname ?? null}, ${s.project ?? null}, ${hash},
+                ${s.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS}, ${s.startedAt}, ${s.now}, ${s.now})
+        returning *`
+      return inserted!
+    })
+    return { session: toSession(row), token }
   } catch (e) {
     // 23505: the partial unique index on live sessions per (user, Claude session) said no.
     if ((e as { code?: string }).code !== '23505') throw e

@@ -1,10 +1,10 @@
 import { Router, type Response } from 'express'
 import type { Sql } from 'postgres'
 import { ExchangeRequest } from '../../contract/api.js'
-import { requireAccessToken, type AccessTokens, type IssuedToken } from '../auth/access-tokens.js'
+import { bearerToken, requireAccessToken, type AccessTokens, type IssuedToken } from '../auth/access-tokens.js'
 import { endMonitoringSessions } from '../auth/end-sessions.js'
 import type { Clock } from '../clock.js'
-import { methodNotAllowed, parseOr400 } from '../http/errors.js'
+import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { exchangePairingCode, type ExchangeDeps } from '../pairing/exchange.js'
 
 /** POST /auth/exchange (temp token + code → access token), /auth/refresh, /auth/logout. */
@@ -25,13 +25,21 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
     })
     .all(methodNotAllowed(['POST']))
 
-  // The old token stays valid until it expires: several Claude Code sessions of one person share it,
-  // and one refreshing must not log the others out mid-session. Logout revokes explicitly.
+  // Rotation: the presented token keeps working for a short grace (sibling MCP processes sharing
+  // auth.json may be mid-request with it), then only the new one does; both belong to the same family,
+  // which ends TOKEN_FAMILY_MAX_DAYS after pairing however often it is refreshed.
   router
     .route('/auth/refresh')
-    .post(authenticated, async (req, res) => {
-      const issued = await deps.tokens.issue(req.user!.id)
-      sendToken(res, issued, req.user!.phoneMasked)
+    .post(async (req, res) => {
+      const token = bearerToken(req.headers.authorization)
+      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-setup first.')
+      try {
+        const { user, issued } = await deps.tokens.refresh(token)
+        sendToken(res, issued, user.phoneMasked)
+      } catch (e) {
+        if (e instanceof ApiError && e.details.reason === 'refresh_reuse') req.log.warn('a refreshed token was presented again after its grace: its pairing is revoked')
+        throw e
+      }
     })
     .all(methodNotAllowed(['POST']))
 
@@ -39,7 +47,8 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
     .route('/auth/logout')
     .post(authenticated, async (req, res) => {
       const user = req.user!
-      await deps.tokens.revoke(user.jti)
+      // The whole family: a copy of any token refreshed from this pairing dies with it.
+      await deps.tokens.revokeFamily(user.familyId, 'logout')
       const sessionsCleared = await endMonitoringSessions(deps.sql, user.id, { reason: 'logout', now: deps.clock.now() })
       req.log.info({ user_id: user.id, sessions_cleared: sessionsCleared }, 'logged out')
       res.json({ revoked: true, sessions_cleared: sessionsCleared })
@@ -58,5 +67,7 @@ function sendToken(res: Response, issued: IssuedToken, phoneMasked: string): voi
     expires_in: issued.expiresIn,
     expires_at: issued.expiresAt.toISOString(),
     phone: phoneMasked,
+    // Additive to DESIGN §5: no refresh reaches past this; then the person pairs again.
+    pairing_expires_at: issued.familyExpiresAt.toISOString(),
   })
 }

@@ -5,7 +5,7 @@ import { requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
 import type { Clock } from '../clock.js'
 import { ApiError, invalidRequest, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import { authenticateAndBeat, authenticateSession, requireSessionToken } from '../monitoring/session-auth.js'
-import { SessionConflict, sessionSummary, startSession, stopSession } from '../monitoring/sessions.js'
+import { DEFAULT_MAX_LIVE_SESSIONS_PER_USER, SessionConflict, sessionSummary, startSession, stopSession, TooManyLiveSessions } from '../monitoring/sessions.js'
 import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
 import { redactSecrets } from '../sms/redact.js'
@@ -19,7 +19,7 @@ const StartRequest = StartSessionRequest.extend(StartApprovalsFields.shape)
  * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
  * change is published to `updates`, which the dashboard's live pages listen to.
  */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; approvals?: Approvals }): Router {
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; approvals?: Approvals; maxLiveSessionsPerUser?: number }): Router {
   const { sql, clock, notifier } = deps
   const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
@@ -41,6 +41,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           heartbeatIntervalMs: body.heartbeat_interval_ms,
           startedAt: body.started_at ? new Date(body.started_at) : now,
           now,
+          maxLive: deps.maxLiveSessionsPerUser ?? DEFAULT_MAX_LIVE_SESSIONS_PER_USER,
         })
         // Approvals by text: asked for at the computer, and never against the account's switch.
         const approvalsEnabled = body.approvals ? await enableApprovals(sql, session.id, session.userId) : false
@@ -48,6 +49,15 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         publish(session, 'started')
         res.json({ session_token: token, monitoring_id: session.id, approvals_enabled: approvalsEnabled })
       } catch (e) {
+        if (e instanceof TooManyLiveSessions) {
+          throw new ApiError(
+            429,
+            'rate_limited',
+            `You already have ${e.live} monitored sessions running, the most this server allows (MAX_LIVE_SESSIONS_PER_USER). Stop the ones you no longer need (/sms-stop in their Claude sessions, or "Sign out everywhere" on the dashboard's settings page), then start again.`,
+            { live_sessions: e.live, max_live_sessions: e.max },
+            { 'Retry-After': '60' },
+          )
+        }
         if (!(e instanceof SessionConflict)) throw e
         throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
       }

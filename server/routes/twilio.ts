@@ -4,6 +4,7 @@ import twilio from 'twilio'
 import { z } from 'zod'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
+import { signOutEverywhere } from '../auth/sign-out-everywhere.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
 import type { SessionUpdates } from '../session-updates.js'
 import type { Logger } from '../log.js'
@@ -74,6 +75,8 @@ export function twilioRouter(deps: {
           // Twilio confirms STOP and START itself (and blocks the number at its end): no reply of ours.
           case 'stop':
             await markOptedOut(sql, user.id, now)
+            // A phone that says STOP is done with us: every pairing and dashboard sign-in of the number ends.
+            await signOutEverywhere({ sql, updates: deps.updates }, user.id, { reason: 'opted_out', now })
             break
           case 'start':
             await optBackIn(sql, user.id)

@@ -3,7 +3,8 @@ import type { QuietHours } from './quiet-hours.js'
 
 /**
  * Whether a user wants texts: opt-out (STOP, or Twilio 21610) and pause (PAUSE <duration>).
- * Opting out revokes nothing else: pairing and sessions stay, texts stop until START.
+ * Opting out stops texts until START; the STOP route also ends the number's pairings and dashboard
+ * sign-ins (server/auth/sign-out-everywhere.ts). Monitoring sessions stay.
  */
 
 export async function markOptedOut(sql: Sql, userId: string, at: Date): Promise<void> {

@@ -97,7 +97,11 @@ describe('pairing a phone', () => {
     const auth = JSON.parse(readFileSync(authFile, 'utf8'))
     expect(auth).toMatchObject({ server_url: server.url, phone: `+1***${phone.slice(-4)}` })
     expect(readFileSync(authFile, 'utf8')).not.toContain(phone)
-    expect((await p.call('sms_status')).text).toMatch(/Paired with \+1\*\*\*\d{4}/)
+    const status = await p.call('sms_status')
+    expect(status.text).toMatch(/Paired with \+1\*\*\*\d{4}/)
+    // The token is renewed while in use; the pairing itself ends 30 days (TOKEN_FAMILY_MAX_DAYS) after it began.
+    expect(Date.parse(String(status.structured.pairing_expires_at)) - Date.now()).toBeGreaterThan(29 * 24 * 3_600_000)
+    expect(status.text).toMatch(/The pairing ends \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; then run \/sms-setup to pair again\./)
   })
 })
 

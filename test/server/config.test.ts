@@ -26,6 +26,11 @@ describe('server configuration', () => {
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8787, databaseUrl: undefined, twilio: undefined, publicUrl: 'http://127.0.0.1:8787', allowedCountryCodes: ['+1'], smsRateLimitMinutes: 30, ipRateLimitPerMinute: 100 })
   })
 
+  it('ends pairings after 30 days and allows 50 live monitoring sessions per person unless told otherwise', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ tokenFamilyMaxDays: 30, maxLiveSessionsPerUser: 50 })
+    expect(loadConfig({ DATA_DIR: dataDir(), TOKEN_FAMILY_MAX_DAYS: '7', MAX_LIVE_SESSIONS_PER_USER: '5' })).toMatchObject({ tokenFamilyMaxDays: 7, maxLiveSessionsPerUser: 5 })
+  })
+
   it('names the variable and what it expects when JWT_SECRET is too short', () => {
     expect(failure({ JWT_SECRET: 'short-secret', DATA_DIR: dataDir() })).toBe(
       'Invalid configuration: JWT_SECRET must be at least 32 bytes (got 12); generate one with: openssl rand -base64 48',
@@ -46,6 +51,9 @@ describe('server configuration', () => {
     [{ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}` }, /^Invalid configuration: TWILIO_AUTH_TOKEN is required/],
     [{ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't' }, /TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required/],
     [{ TWILIO_PHONE_NUMBER: '555-1234' }, /^Invalid configuration: TWILIO_PHONE_NUMBER must be an E\.164 number/],
+    [{ TOKEN_FAMILY_MAX_DAYS: '0' }, /^Invalid configuration: TOKEN_FAMILY_MAX_DAYS must be at least 1 day/],
+    [{ TOKEN_FAMILY_MAX_DAYS: 'a month' }, /^Invalid configuration: TOKEN_FAMILY_MAX_DAYS must be a number of days/],
+    [{ MAX_LIVE_SESSIONS_PER_USER: '0' }, /^Invalid configuration: MAX_LIVE_SESSIONS_PER_USER must be at least 1/],
   ])('refuses %o with one clear line', (env, expected) => {
     expect(failure({ JWT_SECRET: secret, DATA_DIR: dataDir(), ...env })).toMatch(expected)
   })

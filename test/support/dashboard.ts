@@ -65,3 +65,56 @@ export class DashboardClient {
     return res
   }
 }
+
+export interface LiveStream {
+  status: number
+  /** Everything received so far. */
+  readonly received: string
+  /** Reads until the text received matches, or fails when the stream ends first or `timeoutMs` passes. */
+  readUntil(pattern: RegExp, timeoutMs?: number): Promise<void>
+  /** Resolves with everything received once the server has ended the stream (fails after `timeoutMs`). */
+  ended(timeoutMs?: number): Promise<string>
+  close(): void
+}
+
+/** GET /dashboard/live with this cookie, read as EventSource would. */
+export async function openLiveStream(baseUrl: string, cookieHeader: string): Promise<LiveStream> {
+  const controller = new AbortController()
+  const res = await fetch(`${baseUrl}/dashboard/live`, { headers: { cookie: cookieHeader }, signal: controller.signal })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let received = ''
+  let done = false
+  const readOnce = async (deadline: number): Promise<void> => {
+    const left = deadline - Date.now()
+    if (left <= 0) throw new Error(`no more from the live stream in time; got ${JSON.stringify(received)}`)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the live stream stayed silent; got ${JSON.stringify(received)}`)), left)))
+    try {
+      const chunk = await Promise.race([reader.read(), timeout])
+      if (chunk.done) done = true
+      else received += decoder.decode(chunk.value)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return {
+    status: res.status,
+    get received() {
+      return received
+    },
+    async readUntil(pattern, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!pattern.test(received)) {
+        if (done) throw new Error(`the live stream ended; got ${JSON.stringify(received)}`)
+        await readOnce(deadline)
+      }
+    },
+    async ended(timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!done) await readOnce(deadline)
+      return received
+    },
+    close: () => controller.abort(),
+  }
+}

@@ -55,6 +55,14 @@ ${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : 
   </fieldset>
   <div class="actions"><button type="submit">Save settings</button></div>
 </form>
+<form method="post" action="/dashboard/sign-out-everywhere" class="settings" id="sign-out-everywhere">
+  <input type="hidden" name="csrf" value="${input.csrfToken}">
+  <fieldset>
+    <legend>Sign out everywhere</legend>
+    <p class="hint">Unpairs every computer that texts this number, stops its monitored sessions, and signs out every browser on this dashboard, this one included. Use it if a computer or a token may be in someone else's hands. You pair again with /sms-setup.</p>
+    <div class="actions"><button type="submit" class="danger">Sign out everywhere</button></div>
+  </fieldset>
+</form>
 ${
   s.saved
     ? ''
