@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import { errorHandler, notFound } from './http/errors.js'
 import { DEFAULT_IP_RATE_LIMIT, ipRateLimit } from './http/ip-rate-limit.js'
 import { requestContext } from './http/request-context.js'
+import { wellFormedInput } from './http/well-formed-input.js'
 import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
 import { DEFAULT_PAIRING_SEND_LIMITS, type PairingSendLimits } from './pairing/send-limits.js'
@@ -65,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   )
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
+  // NULs and lone surrogates become U+FFFD before any route sees them: PostgreSQL stores neither.
+  app.use(wellFormedInput({ skip: (path) => path.startsWith('/twilio/') }))
 
   const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock })
   const pairing = {
