@@ -1,4 +1,5 @@
 import { maskPhone } from './phone.js'
+import { redactTokenShapes } from './sms/redact.js'
 
 // What every log line goes through, in the server (pino, server/log.ts) and in the plugin's MCP server
 // (mcp/log.ts): kept free of the logger itself so the MCP bundle can mask without carrying pino.
@@ -13,7 +14,7 @@ const BEARER_IN_TEXT = /\b(Bearer)\s+[\w.~+/-]{8,}=*/gi
 const QUERY_SECRET = /([?&](?:temp_token|token|access_token|code|pairing_code|state)=)[^&\s#]+/gi
 
 export function scrubText(text: string): string {
-  return text
+  return redactTokenShapes(text)
     .replace(PHONE_IN_TEXT, (m) => maskPhone(m))
     .replace(JWT_IN_TEXT, '[redacted-jwt]')
     .replace(BEARER_IN_TEXT, '$1 [redacted]')

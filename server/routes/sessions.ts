@@ -39,6 +39,8 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         })
         req.log.info({ monitoring_id: session.id, user_id: session.userId }, 'monitoring started')
         publish(session, 'started')
+        // The answer carries the session's token: never stored by a cache on the way.
+        res.setHeader('Cache-Control', 'no-store')
         res.json({ session_token: token, monitoring_id: session.id })
       } catch (e) {
         if (!(e instanceof SessionConflict)) throw e
