@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_EMBEDDED_PG_HOME } from './db/embedded-home.js'
 
 /** Raised when the environment cannot start the server; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -67,6 +68,7 @@ const EnvSchema = z
       z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
     ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
+    EMBEDDED_PG_HOME: z.preprocess(blankToUndefined, z.string().default(DEFAULT_EMBEDDED_PG_HOME)),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
 
@@ -101,6 +103,8 @@ export interface Config {
   /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
   smsPricePerSegment: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** As root: where the embedded PostgreSQL's binaries and cluster go when its user cannot reach DATA_DIR or node_modules. */
+  embeddedPgHome: string
 }
 
 function firstIssue(error: z.ZodError): string {
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
     logLevel: e.LOG_LEVEL,
+    embeddedPgHome: resolve(e.EMBEDDED_PG_HOME),
   }
 }
 

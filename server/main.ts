@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js'
+import { EmbeddedPostgresUnreachable } from './db/embedded-home.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
 
@@ -23,7 +24,8 @@ let server: Awaited<ReturnType<typeof startServer>>
 try {
   server = await startServer(config, log)
 } catch (err) {
-  log.fatal({ err }, 'the server could not start')
+  if (err instanceof EmbeddedPostgresUnreachable) process.stderr.write(`${err.message}\n`)
+  else log.fatal({ err }, 'the server could not start')
   process.exit(1)
 }
 log.info({ url: server.url, public_url: config.publicUrl, sms: config.twilio ? 'twilio' : 'console' }, `claude-sms-notifier server listening on ${server.url}`)

@@ -30,7 +30,7 @@ export function createTransport(config: Config, log: Logger): SmsTransport {
 
 /** Everything `npm start` does, minus signal handling: database, migrations, transport, HTTP. */
 export async function startServer(config: Config, log: Logger, opts: { clock?: Clock; sweepIntervalMs?: number } = {}): Promise<RunningServer> {
-  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
+  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHome: config.embeddedPgHome, log })
   try {
     const applied = await migrate(db.sql)
     if (applied.length) log.info({ migrations: applied }, 'database schema updated')

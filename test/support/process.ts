@@ -15,8 +15,9 @@ export interface SpawnedServer {
 }
 
 /** Runs the built server (`node build/server/main.js`, what `npm start` runs) as a child process. */
-export function spawnServer(env: Record<string, string | undefined>): SpawnedServer {
+export function spawnServer(env: Record<string, string | undefined>, opts: { cwd?: string } = {}): SpawnedServer {
   const proc = spawn(process.execPath, ['build/server/main.js'], {
+    cwd: opts.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
