@@ -69,7 +69,13 @@ export const RemoteLoginResponse = z.object({
   temp_token: z.string(),
   phone: MaskedPhone,
   expires_in: z.number().int(),
+  /** "console": the server has no Twilio account; the code is printed on its terminal and dashboard outbox. */
+  sms: z.string().optional(),
 })
+
+/** Where the code is when the server texts nobody (sms "console" above, or on the login callback). */
+export const CONSOLE_MODE_CODE_HINT =
+  'This server runs without Twilio, so no text is sent: the code is printed on the server\'s terminal, in a line starting "[console text]", and shown on its dashboard outbox (/dashboard/outbox) to the number it was for.'
 
 export const ExchangeRequest = z.object({
   temp_token: z.string().min(1).max(512),

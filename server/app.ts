@@ -77,7 +77,13 @@ export function createApp(deps: AppDeps): Express {
     log,
     pepper: config.pepper,
     allowedCountryCodes: config.allowedCountryCodes,
-    limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, ...deps.pairingLimits },
+    limits: {
+      ...DEFAULT_PAIRING_SEND_LIMITS,
+      globalPerDay: config.pairingDailyCap,
+      perIpPerHour: config.pairingPerAddressPerHour,
+      perNumberPerHour: config.pairingPerNumberPerHour,
+      ...deps.pairingLimits,
+    },
   }
 
   app.use(healthRouter(deps))
@@ -89,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
   app.use(
     '/dashboard',
-    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, pricePerSegment: config.smsPricePerSegment }),
+    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, consoleTexts: sms.consoleTexts, pricePerSegment: config.smsPricePerSegment }),
   )
   for (const router of deps.extraRoutes ?? []) app.use(router)
 

@@ -55,6 +55,14 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of texts, e.g. 500' }).int('must be a whole number').min(0, 'must be 0 or more').default(500),
     ),
+    PAIRING_PER_ADDRESS_PER_HOUR: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of codes, e.g. 10' }).int('must be a whole number').min(1, 'must be 1 or more').default(10),
+    ),
+    PAIRING_PER_NUMBER_PER_HOUR: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of codes, e.g. 5' }).int('must be a whole number').min(1, 'must be 1 or more').default(5),
+    ),
     SMS_RATE_LIMIT_MINUTES: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
@@ -95,6 +103,10 @@ export interface Config {
   allowedCountryCodes: string[]
   /** Pairing texts the server sends per 24 hours to all numbers together (PAIRING_DAILY_CAP), against SMS pumping. */
   pairingDailyCap: number
+  /** Codes per hour to one client address (PAIRING_PER_ADDRESS_PER_HOUR); raise it for local development. */
+  pairingPerAddressPerHour: number
+  /** Codes per hour to one number (PAIRING_PER_NUMBER_PER_HOUR). */
+  pairingPerNumberPerHour: number
   smsCharset: 'unicode' | 'gsm7'
   /** One text per this many minutes per user and alert type (DESIGN §5: 30); 0 turns the limit off. */
   smsRateLimitMinutes: number
@@ -165,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilio,
     allowedCountryCodes: e.ALLOWED_COUNTRY_CODES,
     pairingDailyCap: e.PAIRING_DAILY_CAP,
+    pairingPerAddressPerHour: e.PAIRING_PER_ADDRESS_PER_HOUR,
+    pairingPerNumberPerHour: e.PAIRING_PER_NUMBER_PER_HOUR,
     smsCharset: e.SMS_CHARSET,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,

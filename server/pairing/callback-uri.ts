@@ -22,11 +22,15 @@ export function loopbackCallback(raw: string): URL | undefined {
   return url
 }
 
-/** callback_uri?temp_token=...&phone=<masked>&state=..., keeping any query the plugin put there. */
-export function callbackRedirect(callback: URL, params: { tempToken: string; phoneMasked: string; state: string }): string {
+/**
+ * callback_uri?temp_token=...&phone=<masked>&state=..., keeping any query the plugin put there; with
+ * sms=console when nothing is really texted, so the plugin's page can say where the code is.
+ */
+export function callbackRedirect(callback: URL, params: { tempToken: string; phoneMasked: string; state: string; consoleMode?: boolean }): string {
   const target = new URL(callback.href)
   target.searchParams.set('temp_token', params.tempToken)
   target.searchParams.set('phone', params.phoneMasked)
   target.searchParams.set('state', params.state)
+  if (params.consoleMode) target.searchParams.set('sms', 'console')
   return target.href
 }
