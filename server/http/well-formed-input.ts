@@ -30,9 +30,8 @@ export function storableValue(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value
   if (depth >= MAX_BODY_DEPTH) throw new TooDeep()
   if (Array.isArray(value)) return value.map((v) => storableValue(v, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[storableText(k)] = storableValue(v, depth + 1)
-  return out
+  // fromEntries defines own properties: a "__proto__" key stays a key and never becomes the prototype.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storableValue(v, depth + 1)]))
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { storableValue } from '../../server/http/well-formed-input.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
@@ -93,5 +94,15 @@ describe('timestamps and nesting', () => {
     const body = `{"event_type":"done","timestamp":"${new Date().toISOString()}","details":{"x":${'['.repeat(3000)}${']'.repeat(3000)}}}`
     const res = await fetch(`${server.url}/sessions/${s.id}/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body })
     expect(res.status).toBe(400)
+  })
+})
+
+describe('the copy made storable', () => {
+  it('keeps a "__proto__" key a plain key: the copy never gains properties from it', () => {
+    const copy = storableValue(JSON.parse('{"__proto__":{"admin":true},"a":{"__proto__":{"admin":true}}}')) as Record<string, Record<string, unknown>>
+    expect(copy.admin).toBeUndefined()
+    expect(copy.a!.admin).toBeUndefined()
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
+    expect(Object.keys(copy)).toEqual(['__proto__', 'a'])
   })
 })
