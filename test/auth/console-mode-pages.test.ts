@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { startLoginCallback } from '../../mcp/login-callback.js'
 import { createMcpLogger } from '../../mcp/log.js'
 import { useTestDatabase } from '../support/db.js'
+import { pluginDirs, startMcp } from '../support/mcp-client.js'
+import { recordSecret } from '../support/secrets.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
@@ -48,5 +50,23 @@ describe('the plugin sign-in without Twilio', () => {
     const checkYourPhone = await (await fetch(location)).text()
     expect(checkYourPhone).toContain('on its way by text')
     expect(checkYourPhone).not.toContain('terminal')
+  })
+})
+
+describe('the plugin without a browser (over SSH), against a server without Twilio', () => {
+  it('/sms-setup says the code is on the server terminal, and that code pairs', async () => {
+    const p = await startMcp({ dirs: pluginDirs(), env: { CLAUDE_SMS_AUTH_URL: consoleServer.url, SSH_CONNECTION: '10.0.0.1 50000 10.0.0.2 22' } })
+    try {
+      const phone = testPhone()
+      const setup = await p.call('sms_setup', { phone })
+      expect(setup.text).toMatch(/without Twilio, so no text is sent: the code is printed on the server's terminal/)
+      expect(setup.text).toMatch(/\/sms-pair <code>/)
+      const line = consoleServer.consoleTexts.findLast((l) => l.includes(`+1***${phone.slice(-4)}`))!
+      const code = /code is (\d{6})/.exec(line)![1]!
+      recordSecret('code', code)
+      expect((await p.call('sms_pair', { code })).isError).toBe(false)
+    } finally {
+      await p.close()
+    }
   })
 })
