@@ -33,7 +33,14 @@ export const ErrorBody = z.object({
 })
 export type ErrorBody = z.infer<typeof ErrorBody>
 
-const Timestamp = z.iso.datetime({ offset: true })
+// 1970–2100: a clock outside it is wrong, and PostgreSQL's timestamptz and JavaScript's Date disagree
+// about years beyond 9999 and before 1 (a 500 instead of a 400).
+const EARLIEST = Date.UTC(1970, 0, 1)
+const LATEST = Date.UTC(2100, 0, 1)
+const Timestamp = z.iso.datetime({ offset: true }).refine((s) => {
+  const t = Date.parse(s)
+  return t >= EARLIEST && t <= LATEST
+}, 'must be a time between 1970 and 2100')
 /** "+1***8912" */
 export const MaskedPhone = z.string().max(32)
 
@@ -62,7 +69,13 @@ export const RemoteLoginResponse = z.object({
   temp_token: z.string(),
   phone: MaskedPhone,
   expires_in: z.number().int(),
+  /** "console": the server has no Twilio account; the code is printed on its terminal and dashboard outbox. */
+  sms: z.string().optional(),
 })
+
+/** Where the code is when the server texts nobody (sms "console" above, or on the login callback). */
+export const CONSOLE_MODE_CODE_HINT =
+  'This server runs without Twilio, so no text is sent: the code is printed on the server\'s terminal, in a line starting "[console text]", and shown on its dashboard outbox (/dashboard/outbox) to the number it was for.'
 
 export const ExchangeRequest = z.object({
   temp_token: z.string().min(1).max(512),
@@ -110,6 +123,17 @@ export const StartSessionResponse = z.object({
 export const EventType = z.enum(['error', 'done', 'waiting'])
 export type EventType = z.infer<typeof EventType>
 
+/** Deepest nesting of an event's details (stored as jsonb, walked by redaction and the dashboard). */
+export const MAX_DETAILS_DEPTH = 20
+
+function depthOf(value: unknown, limit: number): number {
+  if (value === null || typeof value !== 'object') return 0
+  if (limit <= 0) return 1
+  let deepest = 0
+  for (const v of Object.values(value)) deepest = Math.max(deepest, depthOf(v, limit - 1))
+  return 1 + deepest
+}
+
 /** What the hook knew; all optional, unknown keys kept. */
 export const EventDetails = z
   .object({
@@ -125,6 +149,7 @@ export const EventDetails = z
     idle_ms: z.number().nonnegative().optional(),
   })
   .catchall(z.unknown())
+  .refine((d) => depthOf(d, MAX_DETAILS_DEPTH + 1) <= MAX_DETAILS_DEPTH, `nested deeper than ${MAX_DETAILS_DEPTH} levels`)
 
 export const EventRequest = z.object({
   event_type: EventType,

@@ -1,7 +1,10 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CONSOLE_MODE_CODE_HINT } from '../contract/api.js'
 import type { Logger } from './log.js'
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /**
  * The loopback listener of the browser pairing flow: the server's /login page redirects the browser
@@ -9,12 +12,19 @@ import type { Logger } from './log.js'
  * request carrying our state, ignores every other one (a page elsewhere cannot plant a token), and
  * closes after that success or after ttlMs.
  */
+/** `sms: "console"`: the server texts nobody; the code is on its terminal and dashboard outbox. */
+export interface CallbackResult {
+  temp_token: string
+  phone: string
+  sms?: string
+}
+
 export interface LoginCallback {
   callbackUri: string
   /** The received temp token, once the browser came back. */
-  result(): { temp_token: string; phone: string } | undefined
+  result(): CallbackResult | undefined
   /** Resolves with the result, or undefined when the listener closed or timeoutMs passed first. */
-  wait(timeoutMs: number): Promise<{ temp_token: string; phone: string } | undefined>
+  wait(timeoutMs: number): Promise<CallbackResult | undefined>
   /** False once it took its one callback or its time ran out. */
   isOpen(): boolean
   close(): void
@@ -26,7 +36,7 @@ const page = (title: string, text: string) =>
   `<body><h1>${title}</h1><p>${text}</p></body></html>`
 
 export async function startLoginCallback(opts: { state: string; ttlMs: number; log: Logger }): Promise<LoginCallback> {
-  let received: { temp_token: string; phone: string } | undefined
+  let received: CallbackResult | undefined
   let closed = false
   const waiters = new Set<() => void>()
   const wake = () => {
@@ -43,9 +53,10 @@ export async function startLoginCallback(opts: { state: string; ttlMs: number; l
       res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-setup again.'))
       return
     }
-    received = { temp_token: tempToken, phone: url.searchParams.get('phone') ?? '' }
+    received = { temp_token: tempToken, phone: url.searchParams.get('phone') ?? '', ...(url.searchParams.get('sms') === 'console' ? { sms: 'console' } : {}) }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
-    res.end(page('Check your phone', 'A 6-digit code is on its way by text. Back in Claude Code, run <code>/sms-pair &lt;code&gt;</code>. You can close this tab.'))
+    const where = received.sms === 'console' ? `${escapeHtml(CONSOLE_MODE_CODE_HINT)}` : 'A 6-digit code is on its way by text.'
+    res.end(page('Check your phone', `${where} Back in Claude Code, run <code>/sms-pair &lt;code&gt;</code>. You can close this tab.`))
     opts.log.info('pairing callback received')
     close()
   })

@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import { ApiError, errorHandler, notFound } from './http/errors.js'
 import { DEFAULT_IP_RATE_LIMIT, ipRateLimiter } from './http/ip-rate-limit.js'
 import { requestContext } from './http/request-context.js'
+import { wellFormedInput } from './http/well-formed-input.js'
 import { createAccessTokens } from './auth/access-tokens.js'
 import type { Logger } from './log.js'
 import { DEFAULT_PAIRING_SEND_LIMITS, type PairingSendLimits } from './pairing/send-limits.js'
@@ -73,6 +74,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(addressLimit.middleware)
   app.use(express.json({ limit: '64kb', strict: false }))
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }))
+  // NULs and lone surrogates become U+FFFD before any route sees them: PostgreSQL stores neither.
+  app.use(wellFormedInput({ skip: (path) => path.startsWith('/twilio/') }))
 
   const tokens = createAccessTokens({ sql, secret: config.jwtSecret, clock, familyMaxDays: config.tokenFamilyMaxDays })
   const pairing = {
@@ -82,7 +85,14 @@ export function createApp(deps: AppDeps): Express {
     log,
     pepper: config.pepper,
     allowedCountryCodes: config.allowedCountryCodes,
-    limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, pairedPerDay: config.pairedSigninDailyCap, ...deps.pairingLimits },
+    limits: {
+      ...DEFAULT_PAIRING_SEND_LIMITS,
+      globalPerDay: config.pairingDailyCap,
+      perIpPerHour: config.pairingPerAddressPerHour,
+      perNumberPerHour: config.pairingPerNumberPerHour,
+      pairedPerDay: config.pairedSigninDailyCap,
+      ...deps.pairingLimits,
+    },
     wrongCodesPerDay: config.wrongCodesPerDay,
   }
 
@@ -102,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates, replyFromPhone }))
   app.use(
     '/dashboard',
-    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, pricePerSegment: config.smsPricePerSegment }),
+    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, consoleTexts: sms.consoleTexts, pricePerSegment: config.smsPricePerSegment }),
   )
   for (const router of deps.extraRoutes ?? []) app.use(router)
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { parseTrustProxy, type TrustProxy } from './http/client-address.js'
 import { DEFAULT_APPROVAL_DAILY_CAP } from '../contract/approvals.js'
+import { DEFAULT_EMBEDDED_PG_HOME } from './db/embedded-home.js'
 
 /** Raised when the environment cannot start the server; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -74,6 +75,14 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of texts, e.g. 100' }).int('must be a whole number').min(0, 'must be 0 or more').default(DEFAULT_APPROVAL_DAILY_CAP),
     ),
+    PAIRING_PER_ADDRESS_PER_HOUR: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of codes, e.g. 10' }).int('must be a whole number').min(1, 'must be 1 or more').default(10),
+    ),
+    PAIRING_PER_NUMBER_PER_HOUR: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of codes, e.g. 5' }).int('must be a whole number').min(1, 'must be 1 or more').default(5),
+    ),
     SMS_RATE_LIMIT_MINUTES: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(0, 'must be 0 or more').max(1440, 'must be at most 1440 (a day)').default(30),
@@ -95,6 +104,7 @@ const EnvSchema = z
       z.coerce.number({ error: 'must be a number of sessions, e.g. 50' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(50),
     ),
     SMS_CHARSET: z.preprocess(blankToUndefined, z.enum(['unicode', 'gsm7'], { error: 'must be "unicode" or "gsm7"' }).default('unicode')),
+    EMBEDDED_PG_HOME: z.preprocess(blankToUndefined, z.string().default(DEFAULT_EMBEDDED_PG_HOME)),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info')),
   })
 
@@ -131,6 +141,10 @@ export interface Config {
   wrongCodesPerDay: number
   /** Which proxies' X-Forwarded-For is believed (TRUST_PROXY); false: none, the address is the TCP peer's. */
   trustProxy: TrustProxy
+  /** Codes per hour to one client address (PAIRING_PER_ADDRESS_PER_HOUR); raise it for local development. */
+  pairingPerAddressPerHour: number
+  /** Codes per hour to one number (PAIRING_PER_NUMBER_PER_HOUR). */
+  pairingPerNumberPerHour: number
   smsCharset: 'unicode' | 'gsm7'
   /** Approval request texts per user per rolling 24 hours (APPROVAL_DAILY_CAP), so a runaway loop cannot run up a bill. */
   approvalDailyCap: number
@@ -145,6 +159,8 @@ export interface Config {
   /** Monitoring sessions a user may have running at once (MAX_LIVE_SESSIONS_PER_USER); one more start is 429. */
   maxLiveSessionsPerUser: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** As root: where the embedded PostgreSQL's binaries and cluster go when its user cannot reach DATA_DIR or node_modules. */
+  embeddedPgHome: string
 }
 
 function firstIssue(error: z.ZodError): string {
@@ -208,6 +224,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pairedSigninDailyCap: e.PAIRED_SIGNIN_DAILY_CAP,
     wrongCodesPerDay: e.WRONG_CODES_PER_DAY,
     trustProxy: e.TRUST_PROXY,
+    pairingPerAddressPerHour: e.PAIRING_PER_ADDRESS_PER_HOUR,
+    pairingPerNumberPerHour: e.PAIRING_PER_NUMBER_PER_HOUR,
     smsCharset: e.SMS_CHARSET,
     approvalDailyCap: e.APPROVAL_DAILY_CAP,
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
@@ -216,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenFamilyMaxDays: e.TOKEN_FAMILY_MAX_DAYS,
     maxLiveSessionsPerUser: e.MAX_LIVE_SESSIONS_PER_USER,
     logLevel: e.LOG_LEVEL,
+    embeddedPgHome: resolve(e.EMBEDDED_PG_HOME),
   }
 }
 

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js'
 import { proxyNotTrusted } from './http/client-address.js'
+import { EmbeddedPostgresUnreachable } from './db/embedded-home.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
 
@@ -24,7 +25,8 @@ let server: Awaited<ReturnType<typeof startServer>>
 try {
   server = await startServer(config, log)
 } catch (err) {
-  log.fatal({ err }, 'the server could not start')
+  if (err instanceof EmbeddedPostgresUnreachable) process.stderr.write(`${err.message}\n`)
+  else log.fatal({ err }, 'the server could not start')
   process.exit(1)
 }
 log.info({ url: server.url, public_url: config.publicUrl, sms: config.twilio ? 'twilio' : 'console', trust_proxy: config.trustProxy }, `claude-sms-notifier server listening on ${server.url}`)

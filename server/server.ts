@@ -24,18 +24,19 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export function createTransport(config: Config, log: Logger): SmsTransport {
-  return config.twilio ? createTwilioTransport(config.twilio) : createConsoleTransport(log)
+/** `print`: where console mode writes each text as a line (stderr when omitted). */
+export function createTransport(config: Config, log: Logger, opts: { print?: (line: string) => void } = {}): SmsTransport {
+  return config.twilio ? createTwilioTransport(config.twilio) : createConsoleTransport(log, opts)
 }
 
 /** Everything `npm start` does, minus signal handling: database, migrations, transport, HTTP. */
 export async function startServer(config: Config, log: Logger, opts: { clock?: Clock; sweepIntervalMs?: number } = {}): Promise<RunningServer> {
-  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
+  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHome: config.embeddedPgHome, log })
   try {
     const applied = await migrate(db.sql)
     if (applied.length) log.info({ migrations: applied }, 'database schema updated')
     const transport = createTransport(config, log)
-    if (transport.name === 'console') log.warn('Twilio is not configured: texts are written to this log and the dashboard outbox instead of being sent')
+    if (transport.name === 'console') log.warn('Twilio is not configured: each text is printed on this terminal as a "[console text]" line and listed in the dashboard outbox instead of being sent')
     const sms = createSmsSender({ sql: db.sql, transport, log, pepper: config.pepper, statusCallbackUrl: config.twilio ? `${config.publicUrl}/twilio/status` : undefined })
     const clock = opts.clock ?? systemClock
     const notifier = createNotifier({ sql: db.sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })

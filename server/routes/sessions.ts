@@ -47,6 +47,8 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         const approvalsEnabled = body.approvals ? await enableApprovals(sql, session.id, session.userId) : false
         req.log.info({ monitoring_id: session.id, user_id: session.userId, approvals: approvalsEnabled }, 'monitoring started')
         publish(session, 'started')
+        // The answer carries the session's token: never stored by a cache on the way.
+        res.setHeader('Cache-Control', 'no-store')
         res.json({ session_token: token, monitoring_id: session.id, approvals_enabled: approvalsEnabled })
       } catch (e) {
         if (e instanceof TooManyLiveSessions) {

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { signOutEverywhere } from '../auth/sign-out-everywhere.js'
 import { ApiError, methodNotAllowed, parseOr400 } from '../http/errors.js'
+import { storableValue } from '../http/well-formed-input.js'
 import type { SessionUpdates } from '../session-updates.js'
 import type { Logger } from '../log.js'
 import { heldEvents, markSummarised } from '../monitoring/events.js'
@@ -162,6 +163,8 @@ function verifyTwilioSignature(config: Config): RequestHandler {
     if (!signature || !req.is('application/x-www-form-urlencoded') || !twilio.validateRequest(config.twilio.authToken, signature, `${config.publicUrl}${req.originalUrl}`, params)) {
       throw new ApiError(403, 'forbidden', 'This request is not signed by Twilio for this server (check PUBLIC_URL and TWILIO_AUTH_TOKEN).')
     }
+    // Signed over the raw values; from here on they must be storable (server/http/well-formed-input.ts).
+    req.body = storableValue(params)
     next()
   }
 }

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { Sql } from 'postgres'
 import type { Logger } from '../log.js'
 import { hashPhone, maskPhone } from '../phone.js'
+import type { ConsoleTexts } from './console.js'
 import { segmentInfo } from './segments.js'
 import { SmsSendError, type SmsTransport } from './transport.js'
 
@@ -20,6 +21,8 @@ export type SendOutcome =
 
 export interface SmsSender {
   readonly transportName: SmsTransport['name']
+  /** Console mode: the codes it texted, for the outbox of the number they went to. */
+  readonly consoleTexts?: ConsoleTexts
   send(request: SendRequest): Promise<SendOutcome>
 }
 
@@ -51,6 +54,7 @@ export function createSmsSender(opts: SenderOptions): SmsSender {
 
   return {
     transportName: opts.transport.name,
+    consoleTexts: 'fullBody' in opts.transport ? (opts.transport as ConsoleTexts) : undefined,
     async send(request) {
       const { sql, transport, log } = opts
       const info = segmentInfo(request.body)
@@ -66,7 +70,7 @@ export function createSmsSender(opts: SenderOptions): SmsSender {
       while (attempt < maxAttempts) {
         attempt++
         try {
-          const sent = await transport.send({ to: request.to, body: request.body, statusCallback: opts.statusCallbackUrl }, { signal })
+          const sent = await transport.send({ to: request.to, body: request.body, storedBody: request.storedBody, statusCallback: opts.statusCallbackUrl }, { signal })
           // A delivery receipt may have arrived before this update: never step back from a later status.
           await sql`
             update sms_messages set provider_sid = ${sent.providerSid}, attempts = ${attempt}, updated_at = now(),

@@ -2,6 +2,8 @@
 export interface OutgoingText {
   to: string
   body: string
+  /** The copy that is stored and logged when the body holds a secret (a code blanked out). */
+  storedBody?: string
   /** Where the provider posts delivery receipts (PUBLIC_URL/twilio/status). */
   statusCallback?: string
 }

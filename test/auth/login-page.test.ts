@@ -58,6 +58,10 @@ describe('GET /login', () => {
     'javascript:alert(1)',
     'data:text/html,hi',
     '//127.0.0.1:4000/cb',
+    'http://[::2]:4000/cb',
+    'http://[::ffff:7f00:1]:4000/cb',
+    'https://[::1]:4000/cb',
+    'http://[::1]@evil.example/',
     '/cb',
     '',
   ]
@@ -73,8 +77,8 @@ describe('GET /login', () => {
     })
   }
 
-  it('accepts localhost and 127.0.0.1 on any port, with or without a path', async () => {
-    for (const callback of ['http://localhost:1/', 'http://127.0.0.1:65535/oauth/callback?x=1', 'http://127.0.0.1/cb']) {
+  it('accepts localhost, 127.0.0.1 and [::1] (RFC 8252 §7.3) on any port, with or without a path', async () => {
+    for (const callback of ['http://localhost:1/', 'http://127.0.0.1:65535/oauth/callback?x=1', 'http://127.0.0.1/cb', 'http://[::1]:4000/callback', 'http://[0:0:0:0:0:0:0:1]:4000/cb', 'http://[::1]/']) {
       expect((await fetch(loginUrl({ callback_uri: callback, state: 'abc12345-state' }))).status).toBe(200)
     }
   })

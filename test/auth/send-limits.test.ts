@@ -170,6 +170,31 @@ describe('PAIRING_DAILY_CAP', () => {
   })
 })
 
+describe('PAIRING_PER_ADDRESS_PER_HOUR and PAIRING_PER_NUMBER_PER_HOUR (a developer pairing often on a local server)', () => {
+  it('raise the per-address and per-number limits of codes', async () => {
+    const local = await startTestServer({ sql: db.sql, twilio, clock, name: 'auth-send-limits-raised', env: { PAIRING_PER_ADDRESS_PER_HOUR: '15', PAIRING_PER_NUMBER_PER_HOUR: '7' } })
+    try {
+      const address = newAddress()
+      for (let i = 0; i < 15; i++) expect((await askForCode(testPhone(), address, local)).status).toBe(200)
+      await expectLimited(await askForCode(testPhone(), address, local), 'ip')
+      const phone = testPhone()
+      for (let i = 0; i < 7; i++) {
+        expect((await askForCode(phone, newAddress(), local)).status).toBe(200)
+        clock.advance(61_000) // past the one-a-minute rule
+      }
+      await expectLimited(await askForCode(phone, newAddress(), local), 'number')
+    } finally {
+      await local.close()
+    }
+  })
+
+  it('refuse values that are not whole numbers of 1 or more, naming the setting', () => {
+    expect(() => testConfig({ PAIRING_PER_ADDRESS_PER_HOUR: '0' })).toThrow(/PAIRING_PER_ADDRESS_PER_HOUR must be 1 or more/)
+    expect(() => testConfig({ PAIRING_PER_NUMBER_PER_HOUR: 'many' })).toThrow(/PAIRING_PER_NUMBER_PER_HOUR/)
+    expect(testConfig({})).toMatchObject({ pairingPerAddressPerHour: 10, pairingPerNumberPerHour: 5 })
+  })
+})
+
 describe('the limit decision (pure)', () => {
   const now = new Date('2026-03-02T12:00:00Z')
   const rules = sendRules(DEFAULT_PAIRING_SEND_LIMITS)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMcpLogger } from '../../mcp/log.js'
+import { TOKEN_SHAPES } from '../support/token-shapes.js'
 
 function captured(level: string) {
   const lines: string[] = []
@@ -16,6 +17,13 @@ describe('the MCP server log (stderr)', () => {
       { level: 30, time: expect.any(String), service: 'claude-sms-notifier-mcp', pid: process.pid, why: 'SIGINT', msg: 'shutting down' },
       { level: 40, time: expect.any(String), service: 'claude-sms-notifier-mcp', pid: process.pid, msg: 'CLAUDE_CODE_SESSION_ID is not set' },
     ])
+  })
+
+  it.each(TOKEN_SHAPES)('masks a %s in fields, messages and errors', (_name, text, secret) => {
+    const { log, raw } = captured('debug')
+    log.info({ hook: { tool_response: { stderr: text } } }, `hook said ${text}`)
+    log.error({ err: new Error(text) }, 'failed')
+    expect(raw()).not.toContain(secret)
   })
 
   it('masks phone numbers and redacts tokens, in fields, messages and errors, as the server log does', () => {

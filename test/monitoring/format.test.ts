@@ -183,6 +183,15 @@ describe('replies to STATUS', () => {
       n: 3,
     })
   })
+
+  it('redacts stored details at any depth they may have (20 levels), keys included', () => {
+    const key = 'sk-ant-api03-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa'
+    let details: unknown = { cmd: `export ANTHROPIC_API_KEY=${key}`, [key]: 'named by the key' }
+    for (let i = 0; i < 19; i++) details = i % 2 ? { level: details } : [details]
+    const stored = JSON.stringify(redactSecretsDeep({ nested: details }))
+    expect(stored).not.toContain('Zx9Yw8Vu7Ts6')
+    expect(stored).toContain('named by the key')
+  })
 })
 
 describe('every text fits, whatever the session sends (property)', () => {

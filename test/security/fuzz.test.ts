@@ -3,7 +3,7 @@ import { SignJWT } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { TEST_JWT_SECRET, useTestServer, useTwilioEndpoint } from '../support/server.js'
-import { monitoredSession } from '../support/monitoring.js'
+import { api, monitoredSession } from '../support/monitoring.js'
 
 // Property-based fuzzing of every endpoint: whatever arrives, the server answers with a 4xx (or a
 // 2xx/3xx where the input happens to be valid), never a 5xx, always with the JSON error shape on API
@@ -74,9 +74,25 @@ const ids = fc.oneof(
 ).map((s) => (s === 'the-real-session' ? s : encodeURIComponent(s).slice(0, 200) || 'x'))
 
 const deepJson = fc.integer({ min: 50, max: 5_000 }).map((n) => '['.repeat(n) + ']'.repeat(n))
+// What PostgreSQL cannot store: NULs (binary tool output) and lone surrogates (half an emoji), in
+// values and in keys; they must become U+FFFD, never a 500.
+const unstorable = fc.constantFrom('\u0000', '\ud83d', '\ude00', '\udfff\ud800', 'a\u0000\u0000b', '\u0000\ud83d\ude00')
+const hostileString = fc.oneof(fc.string(), fc.tuple(fc.string({ maxLength: 20 }), unstorable, fc.string({ maxLength: 20 })).map((p) => p.join('')))
+const hostileJson = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, hostileString, fc.integer(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(hostileString, tie('value'), { maxKeys: 3 })),
+})).value
+// Nested 15–40 levels: up to 20 is kept, deeper is 400.
+const nestedDetails = fc.integer({ min: 15, max: 40 }).map((n) => { let v: unknown = 'leaf'; for (let i = 0; i < n; i++) v = i % 2 ? [v] : { a: v }; return { nested: v } })
+const timestamps = fc.oneof(
+  fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'bad' : d.toISOString())),
+  fc.date({ min: new Date('1969-01-01T00:00:00Z'), max: new Date('2101-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.constantFrom('0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '2100-01-01T00:00:01Z', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00.000Z', '-000001-01-01T00:00:00Z'),
+  fc.string(),
+)
 const bodies = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-  fc.record({ phone: fc.string(), state: fc.string(), mode: fc.constantFrom('remote', 'local', ''), temp_token: fc.string(), pairing_code: fc.string(), event_type: fc.constantFrom('error', 'done', 'waiting', 'x'), timestamp: fc.oneof(fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'bad' : d.toISOString())), fc.string()), details: fc.jsonValue({ maxDepth: 3 }), event_id: fc.string() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ phone: hostileString, state: hostileString, mode: fc.constantFrom('remote', 'local', ''), temp_token: hostileString, pairing_code: hostileString, event_type: fc.constantFrom('error', 'done', 'waiting', 'x'), timestamp: timestamps, details: fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileJson, nestedDetails), event_id: hostileString }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ claude_session_id: hostileString, description: hostileString, hostname: hostileString, project: hostileString, started_at: timestamps, reason: hostileString, final_state: hostileString, ended_at: timestamps, last_activity: timestamps }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.string({ unit: 'binary', maxLength: 300 }),
   deepJson,
   fc.integer({ min: 65_000, max: 80_000 }).map((n) => JSON.stringify({ pad: 'x'.repeat(n) })),
@@ -165,4 +181,25 @@ describe('fuzzing every endpoint', () => {
     expect(sent).toBeGreaterThanOrEqual(10_000)
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
   }, 600_000)
+
+  // The random mix above rarely gets a well-formed request past authentication; these do, so
+  // hostile strings, dates and nesting reach the database.
+  it('authenticated requests with NULs, lone surrogates, far-off dates or deep details get 2xx or 400, never 5xx', async () => {
+    const validTime = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString())
+    const authenticated = fc.oneof(
+      fc.record({ route: fc.constant('events' as const), body: fc.record({ event_type: fc.constantFrom('error', 'done', 'waiting'), timestamp: fc.oneof(validTime, timestamps), details: fc.oneof(hostileJson.filter((d) => typeof d === 'object' && d !== null && !Array.isArray(d)), nestedDetails, fc.record({ tool_name: hostileString, error: hostileString, message: hostileString })), event_id: hostileString }) }),
+      fc.record({ route: fc.constant('start' as const), body: fc.record({ claude_session_id: hostileString, description: hostileString, hostname: hostileString, project: hostileString, started_at: fc.oneof(validTime, timestamps) }, { requiredKeys: ['claude_session_id', 'description'] }) }),
+      fc.record({ route: fc.constant('heartbeat' as const), body: fc.record({ timestamp: fc.oneof(validTime, timestamps), last_activity: fc.oneof(validTime, timestamps) }) }),
+    )
+    await fc.assert(
+      fc.asyncProperty(authenticated, async (r) => {
+        const [path, token] = r.route === 'start' ? ['/sessions/start', validJwt] : [`/sessions/${monitoringId}/${r.route}`, sessionToken]
+        const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(r.body), signal: AbortSignal.timeout(10_000) })
+        const text = await res.text()
+        expect([200, 400, 409, 429], `${path} -> ${res.status}: ${text.slice(0, 300)}`).toContain(res.status)
+        if (r.route === 'start' && res.status === 200) await api(server.url, 'POST', `/sessions/${(JSON.parse(text) as { monitoring_id: string }).monitoring_id}/stop`, { token: (JSON.parse(text) as { session_token: string }).session_token, body: {} })
+      }),
+      { numRuns: 300, endOnFailure: true },
+    )
+  }, 300_000)
 })

@@ -19,6 +19,11 @@ function appWith(sql: Sql) {
   bug.get('/test/bug', () => {
     throw new TypeError("Cannot read properties of undefined (reading 'id') at /srv/app/server/routes/x.ts:12")
   })
+  // A statement that fails on data from the request, as a constraint or a type check would.
+  bug.post('/test/db-bug', async (req) => {
+    const note = String((req.body as { note?: unknown }).note)
+    await sql`select ${note}::uuid as id, ${sql.json({ note })}::jsonb -> 'x' -> (${note})::int as n`
+  })
   const config = testConfig()
   return createApp({ config, sql, clock: systemClock, log: logs.log, sms: createSmsSender({ sql, transport: createConsoleTransport(logs.log), log: logs.log, pepper: 'p' }), extraRoutes: [bug] })
 }
@@ -66,6 +71,15 @@ describe('every API error has the JSON shape of the contract', () => {
     expect(body.message).not.toMatch(/Cannot read/)
     const logged = logs.entries().find((e) => e.msg === 'unhandled error' && e.request_id === body.request_id)
     expect(JSON.stringify(logged)).toMatch(/Cannot read properties/)
+  })
+
+  it('logs a database error by its code, without any of the request data PostgreSQL quotes back', async () => {
+    const note = 'plans-for-the-weekend-4d1e'
+    const res = await fetch(`${server.url}/test/db-bug`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note }) })
+    const body = await expectErrorBody(res, 500, 'server_error')
+    const logged = logs.entries().find((e) => e.msg === 'unhandled error' && e.request_id === body.request_id)
+    expect(logged).toMatchObject({ err: { name: 'PostgresError', code: '22P02', message: expect.stringMatching(/^invalid input syntax for type uuid/) } })
+    expect(JSON.stringify(logged)).not.toContain('plans-for-the-weekend')
   })
 })
 

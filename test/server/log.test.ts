@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { maskPhone } from '../../server/phone.js'
 import { captureLog } from '../support/log.js'
+import { TOKEN_SHAPES } from '../support/token-shapes.js'
 
 describe('the logger masks secrets by itself', () => {
   it('masks phone numbers in messages and nested fields, keeping the calling code and last four digits', () => {
@@ -22,6 +23,13 @@ describe('the logger masks secrets by itself', () => {
     const line = lines.at(-1)!
     for (const secret of ['abc123secretvalue', '493021', jwt, 'zzzzzzzz']) expect(line).not.toContain(secret)
     expect(line).toContain('[redacted')
+  })
+
+  it.each(TOKEN_SHAPES)('masks a %s in messages, errors and fields at any depth', (_name, text, secret) => {
+    const { log, lines } = captureLog('log-token-shapes')
+    log.warn({ output: text, deep: { a: [{ b: { c: text } }] } }, `tool failed: ${text}`)
+    log.error({ err: new Error(text) }, 'failed')
+    for (const line of lines.slice(-2)) expect(line).not.toContain(secret)
   })
 
   it('keeps numeric Twilio error codes, which operators need', () => {

@@ -1,11 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as pause } from 'node:timers/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSql } from '../../server/db/connect.js'
+import { freePort } from '../../server/db/embedded.js'
 import { createEmptyDatabase } from '../support/db.js'
 import { listeningUrl, spawnServer, type SpawnedServer } from '../support/process.js'
 import { pairRemotely } from '../support/pairing.js'
+import { recordSecret } from '../support/secrets.js'
 import { TEST_JWT_SECRET, TWILIO_FROM } from '../support/server.js'
 import { startTwilioEndpoint } from '../support/twilio-endpoint.js'
 
@@ -131,3 +134,43 @@ describe('a bad configuration', () => {
     expect(s.lines).toEqual(['Invalid configuration: JWT_SECRET must be at least 32 bytes (got 9); generate one with: openssl rand -base64 48'])
   })
 })
+
+describe('console mode (no Twilio settings), as a newcomer first runs it', () => {
+  for (const level of ['silent', 'error'] as const) {
+    it(`prints the pairing code on the terminal with LOG_LEVEL=${level}, and keeps it out of the JSON log`, async () => {
+      const db = await createEmptyDatabase()
+      try {
+        const port = await freePort()
+        const server = start({ DATABASE_URL: db.url, LOG_LEVEL: level, PORT: String(port), DATA_DIR: mkdtempSync(join(tmpdir(), 'console-mode-')) })
+        const url = `http://127.0.0.1:${port}`
+        await answering(url, server)
+        const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: '+14155550177', state: 'console-state-1', mode: 'remote' }) })
+        expect(login.status).toBe(200)
+        const { temp_token: tempToken, sms } = (await login.json()) as { temp_token: string; sms?: string }
+        recordSecret('token', tempToken)
+        expect(sms).toBe('console')
+        const line = await server.waitForLine(/^\[console text\] to \+1\*\*\*0177: .*code is \d{6}/)
+        const code = /code is (\d{6})/.exec(line)![1]!
+        recordSecret('code', code)
+        const exchange = await fetch(`${url}/auth/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ temp_token: tempToken, pairing_code: code }) })
+        expect(exchange.status).toBe(200)
+        recordSecret('token', ((await exchange.json()) as { access_token: string }).access_token)
+        expect(server.lines.filter((l) => l.includes(code))).toEqual([line])
+        expect(line).not.toContain('4155550177')
+        server.proc.kill('SIGTERM')
+        expect((await server.exited).code).toBe(0)
+      } finally {
+        await db.drop()
+      }
+    })
+  }
+})
+
+/** Waits until the server answers /healthz (with LOG_LEVEL=silent there is no "listening" line to wait for). */
+async function answering(url: string, server: SpawnedServer): Promise<void> {
+  for (;;) {
+    if (server.proc.exitCode !== null) throw new Error(`the server exited: ${server.lines.join('\n')}`)
+    if ((await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200) return
+    await pause(50)
+  }
+}

@@ -31,3 +31,18 @@ export function captureLog(name: string, level = 'debug'): CapturedLog {
   const log = createLogger({ level, destination })
   return { log, lines, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) }
 }
+
+/**
+ * Where a console-mode server's "[console text]" lines go in tests: kept for assertions and in
+ * test-output/console-texts/. They stand for a phone's screen (codes included, as the person must see
+ * them), so they are not among the logs test/support/log-scan.ts scans.
+ */
+export function consoleTextsSink(name: string, lines: string[]): (line: string) => void {
+  const dir = join(testOutputDir(), 'console-texts')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${name.replace(/[^\w.-]+/g, '_')}.txt`)
+  return (line) => {
+    lines.push(line.trimEnd())
+    appendFileSync(file, line)
+  }
+}

@@ -34,5 +34,5 @@ export async function pairRemotely(baseUrl: string, twilio: TwilioEndpoint, phon
   if (exchange.status !== 200) throw new Error(`POST /auth/exchange answered ${exchange.status}: ${await exchange.text()}`)
   const paired = (await exchange.json()) as { access_token: string; expires_at: string; phone: string }
   recordSecret('token', paired.access_token)
-  return { accessToken: paired.access_token, started, paired, code }
+  return { accessToken: paired.access_token, started, paired, code, exchangeHeaders: exchange.headers, loginHeaders: login.headers }
 }

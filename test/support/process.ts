@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { CONSOLE_TEXT_PREFIX } from '../../server/sms/console.js'
 import { testOutputDir } from './secrets.js'
 
 export interface SpawnedServer {
@@ -15,8 +16,9 @@ export interface SpawnedServer {
 }
 
 /** Runs the built server (`node build/server/main.js`, what `npm start` runs) as a child process. */
-export function spawnServer(env: Record<string, string | undefined>): SpawnedServer {
+export function spawnServer(env: Record<string, string | undefined>, opts: { cwd?: string } = {}): SpawnedServer {
   const proc = spawn(process.execPath, ['build/server/main.js'], {
+    cwd: opts.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -25,10 +27,16 @@ export function spawnServer(env: Record<string, string | undefined>): SpawnedSer
   const logDir = join(testOutputDir(), 'logs')
   mkdirSync(logDir, { recursive: true })
   const logFile = join(logDir, `server-process-${process.pid}-${proc.pid}.ndjson`)
+  // Console-mode texts (codes included) stand for a phone's screen, not a log: kept apart from the scan.
+  const textsDir = join(testOutputDir(), 'console-texts')
+  const textsFile = join(textsDir, `server-process-${process.pid}-${proc.pid}.txt`)
   const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>()
   const onLine = (line: string) => {
     lines.push(line)
-    appendFileSync(logFile, `${line}\n`)
+    if (line.startsWith(CONSOLE_TEXT_PREFIX)) {
+      mkdirSync(textsDir, { recursive: true })
+      appendFileSync(textsFile, `${line}\n`)
+    } else appendFileSync(logFile, `${line}\n`)
     for (const w of waiters) {
       if (!w.pattern.test(line)) continue
       waiters.delete(w)

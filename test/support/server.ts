@@ -12,7 +12,7 @@ import type { Logger } from '../../server/log.js'
 import { createSmsSender, type SenderOptions, type SmsSender } from '../../server/sms/sender.js'
 import { createTransport } from '../../server/server.js'
 import { listenOnLoopback } from './listen.js'
-import { captureLog, type CapturedLog } from './log.js'
+import { captureLog, consoleTextsSink, type CapturedLog } from './log.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from './twilio-endpoint.js'
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
@@ -24,6 +24,11 @@ export interface TestServer {
   sms: SmsSender
   log: Logger
   logs: CapturedLog
+  /**
+   * Console mode: the "[console text]" lines the server printed on its terminal (what a phone would
+   * have shown, codes included), kept apart from the logs the suite scans for secrets.
+   */
+  consoleTexts: string[]
   http: Server
   /** Stops answering (connections refused), as when the server is down for a deploy. */
   goDown(): Promise<void>
@@ -70,7 +75,8 @@ export async function startTestServer(opts: {
 }): Promise<TestServer> {
   const logs = captureLog(opts.name ?? 'server')
   const config = testConfig(opts.env, opts.twilio)
-  const transport = createTransport(config, logs.log)
+  const consoleTexts: string[] = []
+  const transport = createTransport(config, logs.log, { print: consoleTextsSink(opts.name ?? 'server', consoleTexts) })
   // Listen first to learn the port (PUBLIC_URL and Twilio's StatusCallback need it), then attach the app.
   const { server: http, port, url, close } = await listenOnLoopback(() => {})
   http.removeAllListeners('request')
@@ -100,6 +106,7 @@ export async function startTestServer(opts: {
     sms,
     log: logs.log,
     logs,
+    consoleTexts,
     http,
     async goDown() {
       http.closeAllConnections()

@@ -8,9 +8,9 @@ export interface LoginPageInput {
   consoleMode: boolean
 }
 
-const consoleHint = html`<p class="notice small">Twilio is not configured on this server, so nothing is really texted: the code is
-  written to the <b>server's log</b> (look for the line "text (console transport, not sent…)"). Codes are stored blanked
-  out, so the outbox does not show them.</p>`
+const consoleHint = html`<p class="notice small" id="console-mode">Twilio is not configured on this server, so nothing is really texted:
+  the code is printed on the <b>server's terminal</b>, in a line starting "[console text]" (whatever LOG_LEVEL is). Once you
+  are signed in, the outbox shows the codes sent to your number while they work.</p>`
 
 /** Step 1: the phone number. */
 export function loginPhonePage(input: LoginPageInput & { phone?: string; defaultCallingCode?: string }): Html {

@@ -23,9 +23,11 @@ const KIND: Record<string, string> = {
 /** The console transport's texts: what the server would have sent with Twilio configured. */
 export function outboxPage(input: { texts: OutboxText[]; timeZone: string; now: Date }): Html {
   return html`<h1>Outbox</h1>
-<p class="notice small">Twilio is not configured, so texts are not sent: they are written to the server's log and listed
-  here. Sign-in and pairing codes are stored blanked out (<code>******</code>): the code itself is only in the server's log.
-  Set <code>TWILIO_ACCOUNT_SID</code>, <code>TWILIO_AUTH_TOKEN</code> and <code>TWILIO_PHONE_NUMBER</code> to send for real.</p>
+<p class="notice small">Twilio is not configured, so texts are not sent: they are printed on the server's terminal
+  ("[console text]" lines) and listed here, each person seeing only the texts to their own number. A sign-in or pairing
+  code is shown in full while it works (10 minutes); after that, and after a restart, it is blanked (<code>******</code>):
+  codes are never stored. Set <code>TWILIO_ACCOUNT_SID</code>, <code>TWILIO_AUTH_TOKEN</code> and
+  <code>TWILIO_PHONE_NUMBER</code> to send for real.</p>
 <div id="live">
 ${
   input.texts.length
