@@ -343,6 +343,7 @@ export function createApprovals(deps: ApprovalsDeps) {
         answer,
       }
       open.set(request.id, request)
+      deps.log.debug({ request_id: request.id, tool_name: toolName, kind: request.kind }, 'permission request open')
       // Claude Code kills the hook at its timeout (or exits): the dialog stays, nobody decided.
       if (signal?.aborted) return end(request, { decided_by: 'timeout', evidence: 'hook ended', decision: 'unknown' })
       signal?.addEventListener('abort', () => end(request, { decided_by: 'timeout', evidence: 'hook ended', decision: 'unknown' }), { once: true })
