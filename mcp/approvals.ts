@@ -51,6 +51,7 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/\b([A-Za-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_-]*)(["']?\s*[:=]\s*["']?)[^\s"'&;]+/gi, '$1$2***'],
   [/(--?(?:password|passwd|token|secret|api-?key)\s+)[^\s-]\S*/gi, '$1***'],
   [/(\s-p)(?!\s)\S+/g, '$1***'], // mysql -psecret
+  [/((?:^|\s)(?:-u|--user)\s+[^\s:]+:)\S+/g, '$1***'], // curl -u user:password
   [/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}/g, '***'],
   [/\b(?:ghp|gho|ghu|ghs|ghr|github_pat|glpat|xox[abpors])[-_][A-Za-z0-9_-]{10,}/g, '***'],
   [/\bAKIA[0-9A-Z]{16}\b/g, '***'],
