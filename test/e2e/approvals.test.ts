@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startApprovalsStub, type ApprovalsStub } from '../support/approvals-stub-server.js'
 import { claudeCli, claudeEnv, claudeHome, type ClaudeHome } from '../support/claude-cli.js'
 import { useTestDatabase } from '../support/db.js'
-import { startMessagesApi, toolNames, toolResults, userText, type inOrder, type MessagesApi, type Script } from '../support/messages-api.js'
+import { startMessagesApi, toolNames, toolResults, userText, type inOrder, type MessagesApi, type ReplyBlock, type Script } from '../support/messages-api.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { startTerminal, type Terminal } from '../support/tmux.js'
 import { pairedPerson, PLUGIN, tool } from './session.js'
@@ -64,6 +64,21 @@ function untilPluginConnected(...steps: Parameters<typeof inOrder>): Script {
   }
 }
 
+/**
+ * Types the prompt and presses Enter once it is on screen. An Enter that arrives while Claude Code is
+ * still taking in the typed text (it treats fast input as a paste) can be swallowed: when the model hears
+ * nothing, Enter is pressed again, as a person would.
+ */
+async function submitPrompt(terminal: Terminal, api: MessagesApi, prompt: string) {
+  await terminal.type(prompt)
+  await terminal.waitFor(new RegExp(prompt.slice(-20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+  for (let attempt = 0; attempt < 5 && api.requests.length === 0; attempt++) {
+    await terminal.press('Enter')
+    const until = Date.now() + 2_000
+    while (api.requests.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** A wait that, when it fails, says what the terminal and the scripted model show. */
 async function orExplain<T>(waiting: Promise<T>, terminal: Terminal, api: MessagesApi): Promise<T> {
   try {
@@ -93,10 +108,11 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
    * The person starts monitoring with approvals (/sms-start --approvals), then Claude asks to run a
    * Bash command that creates a file; the scripted model's last step waits for the command's result.
    */
-  async function deploySession(description: string) {
+  async function deploySession(description: string, opts: { approvals?: boolean; call?: (marker: string) => ReplyBlock } = {}) {
+    const approvals = opts.approvals ?? true
     const home = claudeHome()
     interactiveHome(home)
-    await pairedPerson(db.sql, server, home)
+    const { phone } = await pairedPerson(db.sql, server, home)
     // pairedPerson wrote the real server's URL; the plugin talks to the stand-in in front of it.
     const authFile = join(home.configHome, 'claude-sms-notifier', 'auth.json')
     writeFileSync(authFile, JSON.stringify({ ...JSON.parse(readFileSync(authFile, 'utf8')), server_url: stub.url }), { mode: 0o600 })
@@ -106,13 +122,13 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     const api: MessagesApi = await startMessagesApi(
       untilPluginConnected(
         (request) => {
-          if (!userText(request).includes('--approvals')) throw new Error(`/sms-start did not expand: ${userText(request)}`)
-          return [{ type: 'tool_use', name: tool('sms_start'), input: { description, approvals: true } }]
+          if (approvals && !userText(request).includes('--approvals')) throw new Error(`/sms-start did not expand: ${userText(request)}`)
+          return [{ type: 'tool_use', name: tool('sms_start'), input: { description, ...(approvals ? { approvals: true } : {}) } }]
         },
         (request) => {
           const [started] = toolResults(request)
-          if (!started || started.isError || !/Approvals by text are on/.test(started.text)) throw new Error(`sms_start: ${started?.text}`)
-          return [{ type: 'tool_use', name: 'Bash', input: { command: `echo deployed >> ${marker}`, description: 'Deploy billing' } }]
+          if (!started || started.isError || !(approvals ? /Approvals by text are on/ : /Approvals by text are off/).test(started.text)) throw new Error(`sms_start: ${started?.text}`)
+          return [opts.call?.(marker) ?? { type: 'tool_use', name: 'Bash', input: { command: `echo deployed >> ${marker}`, description: 'Deploy billing' } }]
         },
         (request) => {
           finished(toolResults(request)[0] ?? { text: JSON.stringify(request.messages.at(-1)), isError: true })
@@ -131,9 +147,8 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     cleanups.push(() => terminal.close())
     await mcpServerUp(home, terminal)
     await terminal.waitFor(/for shortcuts|>\s*$/m)
-    await terminal.type(`/${PLUGIN}:sms-start --approvals ${description}`)
-    await terminal.press('Enter')
-    return { home, terminal, marker, commandResult, api }
+    await submitPrompt(terminal, api, `/${PLUGIN}:sms-start ${approvals ? '--approvals ' : ''}${description}`)
+    return { home, phone, terminal, marker, commandResult, api }
   }
 
   it('the phone allows: the dialog closes and the command runs', async () => {
@@ -164,5 +179,45 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     expect(stub.decide(request.state.approval_id, { status: 'allowed' })).toMatchObject({ status: 'settled_elsewhere', decided_by: 'terminal' })
     expect(readFileSync(marker, 'utf8')).toBe('deployed\n')
     expect(await terminal.waitFor(/Deployed\./)).not.toMatch(/PermissionRequest hook/)
+  })
+
+  it('the phone denies: the command does not run, and Claude is told it was denied by text', async () => {
+    const seen = stub.requests.length
+    const { terminal, marker, commandResult, api } = await deploySession('Deploy billing, maybe')
+    const request = await orExplain(stub.request(seen + 1), terminal, api)
+    await terminal.waitFor(/Do you want to proceed\?/)
+    stub.decide(request.state.approval_id, { status: 'denied', message: 'Denied by text from +1***0000' })
+    const result = await commandResult
+    expect(result.isError).toBe(true)
+    expect(result.text).toContain('Denied by text from +1***0000')
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it("Claude's question (AskUserQuestion) answered from the phone reaches Claude as the person's answer", async () => {
+    const seen = stub.requests.length
+    const question = 'Which region should the deploy go to?'
+    const questions = [{ question, header: 'Region', options: [{ label: 'eu-west-1', description: 'Ireland' }, { label: 'us-east-1', description: 'Virginia' }], multiSelect: false }]
+    const { terminal, commandResult, api } = await deploySession('Deploy billing somewhere', { call: () => ({ type: 'tool_use', name: 'AskUserQuestion', input: { questions } }) })
+    const request = await orExplain(stub.request(seen + 1), terminal, api)
+    expect(request.body).toMatchObject({ kind: 'question', tool_name: 'AskUserQuestion', questions: [{ question, options: [{ label: 'eu-west-1' }, { label: 'us-east-1' }] }] })
+    stub.decide(request.state.approval_id, { status: 'answered', answers: { [question]: 'us-east-1' } })
+    const result = await orExplain(commandResult, terminal, api)
+    expect(result.isError, result.text).toBe(false)
+    expect(result.text).toMatch(/answered/i)
+    expect(result.text).toContain('us-east-1')
+  })
+
+  it('approvals off: no request is posted; the waiting text says what Claude wants to run', async () => {
+    const seen = stub.requests.length
+    const { phone, terminal, marker, commandResult, api } = await deploySession('Deploy billing by hand', { approvals: false })
+    await orExplain(terminal.waitFor(/Do you want to proceed\?/), terminal, api)
+    for (let n = twilio.messages.length + 1; !twilio.messages.some((m) => m.to === phone); n++) await twilio.waitForMessages(n)
+    const text = twilio.messages.find((m) => m.to === phone)!.body
+    expect(text).toContain('⏳')
+    expect(text).toContain('Claude needs your permission to use Bash: echo deployed >>')
+    await terminal.press('Enter') // the person answers at the terminal
+    expect((await commandResult).isError).toBe(false)
+    expect(readFileSync(marker, 'utf8')).toBe('deployed\n')
+    expect(stub.requests.length).toBe(seen)
   })
 })
