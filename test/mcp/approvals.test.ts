@@ -200,6 +200,23 @@ describe('approvals on: a request nobody answers at the terminal is texted, and 
 })
 
 describe('settled at the terminal, by the end of the session, or never', () => {
+  it('a request still queued behind another, answered at the terminal, is settled and never texted', async () => {
+    const { dirs, mcp } = await monitoredSession({ approvals: true })
+    const seen = stub.requests.length
+    const settled = stub.settlements.length
+    const first = permissionHook(dirs, 'Bash', { command: 'make build' })
+    const second = permissionHook(dirs, 'Bash', { command: 'make deploy' })
+    const posted = [await stub.request(seen + 1), await stub.request(seen + 2)]
+    const queued = posted.find((r) => r.state.status === 'queued')!
+    const pending = posted.find((r) => r.state.status === 'pending')!
+    await mcp.hook({ hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: { command: queued.body.summary }, tool_response: {} })
+    expect((await stub.settlement(settled + 1)).body).toMatchObject({ decided_by: 'terminal', evidence: 'PostToolUse' })
+    stub.decide(pending.state.approval_id, { status: 'allowed' })
+    expect(queued.state).toMatchObject({ status: 'settled_elsewhere', sms_sent: false })
+    const runs = [await first.exited, await second.exited].map((r) => r.stdout)
+    expect(runs.sort()).toEqual(['', JSON.stringify(allow)])
+  })
+
   it('answered at the terminal before the threshold: the hook exits silently and nothing is posted or texted', async () => {
     const { phone, dirs, mcp } = await monitoredSession({ approvals: true, threshold: NEVER })
     const seen = stub.requests.length
