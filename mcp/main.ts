@@ -58,7 +58,12 @@ const approvals = createApprovals({
 const hooks = await startHookEndpoint({
   log,
   onEvent: async (event, signal) => {
-    // Taken before the monitor sees the event: a SessionEnd ends monitoring, and with it the session token.
+    // A permission request after the monitor saw it (it may resume a session); anything else that may
+    // settle open requests before: a SessionEnd ends monitoring, and with it the session token.
+    if (event.hook_event_name === 'PermissionRequest') {
+      await monitor.handleHook(event)
+      return approvals.handleHook(event, signal)
+    }
     const answer = approvals.handleHook(event, signal)
     await monitor.handleHook(event)
     return answer
