@@ -7,6 +7,11 @@
 // (SessionEnd hooks share a 1.5 s budget). Plain JavaScript with no dependencies and no build step:
 // it runs from the plugin folder exactly as committed.
 //
+// One exception: a PermissionRequest hook waits (up to the hook's own timeout in hooks.json) while the
+// MCP server finds out whether the person answers from the phone. When the answer is a 200 whose body is
+// a decision ({"hookSpecificOutput": ...}), that body is printed on stdout for Claude Code; a 204, or
+// anything else, prints nothing and the terminal's dialog decides.
+//
 // The MCP server, a direct child of Claude Code, writes $CLAUDE_PLUGIN_DATA/run/<Claude's pid>.json
 // ({port, token, pid}) and removes it on exit (DESIGN §3, docs/mcp-server.md). Claude Code gives hooks
 // that pid as CLAUDE_PID (2.1.214+). The MCP server ignores the events of a session nobody monitors,
@@ -19,19 +24,30 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 
 const DEADLINE_MS = 1000
+// hooks.json gives the PermissionRequest hook 86400 s; Claude Code kills it then, this is a backstop.
+const PERMISSION_DEADLINE_MS = 86_400_000
 // The MCP server's hook endpoint refuses bodies over 1 MB; a failing Write of a large file must still
 // be reported, so the bulky tool input is dropped and the error kept.
 const MAX_BODY_BYTES = 900_000
 
 // Whatever is still pending at the deadline (a hung server, stdin never closed) is abandoned.
-setTimeout(() => process.exit(0), DEADLINE_MS).unref()
+let deadline = setTimeout(() => process.exit(0), DEADLINE_MS)
+deadline.unref()
 
 const target = findMonitoringServer(process.env)
 if (!target || !anySavedSession(process.env)) process.exit(0)
 
 try {
   const body = await readEventBody()
-  if (body) await deliver(target, body)
+  if (body) {
+    const waitsForDecision = isPermissionRequest(body)
+    if (waitsForDecision) {
+      clearTimeout(deadline)
+      deadline = setTimeout(() => process.exit(0), PERMISSION_DEADLINE_MS)
+    }
+    const decision = await deliver(target, body, waitsForDecision ? 0 : DEADLINE_MS)
+    if (decision) await new Promise((resolve) => process.stdout.write(decision, resolve))
+  }
 } catch (error) {
   // Claude Code shows hook stderr only in its debug output: a clue for whoever looks, harmless otherwise.
   process.stderr.write(`sms-notifier: event not delivered (${error instanceof Error ? error.message : String(error)})\n`)
@@ -90,7 +106,16 @@ async function readEventBody() {
   return Buffer.from(JSON.stringify(event))
 }
 
-function deliver({ port, token }, body) {
+function isPermissionRequest(body) {
+  try {
+    return JSON.parse(body.toString('utf8')).hook_event_name === 'PermissionRequest'
+  } catch {
+    return false
+  }
+}
+
+/** Posts the event; resolves with the decision to print (a PermissionRequest's answer), else undefined. */
+function deliver({ port, token }, body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -99,11 +124,17 @@ function deliver({ port, token }, body) {
         method: 'POST',
         path: '/hook',
         headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${token}` },
-        timeout: DEADLINE_MS,
+        timeout: timeoutMs,
       },
       (res) => {
-        res.resume()
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`the notifier answered HTTP ${res.statusCode}`))))
+        const chunks = []
+        res.on('data', (chunk) => chunks.push(chunk))
+        res.on('end', () => {
+          if (res.statusCode === 204) return resolve(undefined)
+          if (res.statusCode !== 200) return reject(new Error(`the notifier answered HTTP ${res.statusCode}`))
+          const answer = Buffer.concat(chunks).toString('utf8')
+          resolve(answer.startsWith('{"hookSpecificOutput"') ? answer : undefined)
+        })
         res.on('error', reject)
       },
     )

@@ -12,6 +12,7 @@ import {
   StopResponse,
   type EventRequest,
 } from '../contract/api.js'
+import { ApprovalState, StartApprovalsAnswer, type ApprovalRequest, type SettleRequest } from '../contract/approvals.js'
 
 /** The server could not be reached (refused, DNS, timeout). Always safe to retry later. */
 export class ServerUnreachable extends Error {
@@ -44,18 +45,21 @@ export function createApi(opts: ApiOptions = {}) {
 
   async function call<S extends z.ZodType>(
     url: string,
-    init: { json?: unknown; bearer?: string; timeoutMs?: number },
+    init: { json?: unknown; bearer?: string; timeoutMs?: number; method?: 'get' | 'post'; signal?: AbortSignal },
     schema: S,
     okStatuses: number[] = [200],
   ): Promise<z.infer<S>> {
     let res: Response
     try {
-      res = await http.post(url, {
-        json: init.json ?? {},
+      res = await http(url, {
+        method: init.method ?? 'post',
+        ...(init.method === 'get' ? {} : { json: init.json ?? {} }),
         headers: init.bearer ? { authorization: `Bearer ${init.bearer}` } : undefined,
         timeout: init.timeoutMs ?? opts.timeoutMs ?? 10_000,
+        signal: init.signal,
       })
     } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason ?? error
       throw new ServerUnreachable(`${new URL(url).origin} is unreachable (${(error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message})`)
     }
     const body = parseJson(await res.text().catch(() => ''))
@@ -79,8 +83,11 @@ export function createApi(opts: ApiOptions = {}) {
     exchange: (server: string, body: { temp_token: string; pairing_code: string; device_fingerprint?: string }) => call(`${server}/auth/exchange`, { json: body }, ExchangeResponse),
     refresh: (server: string, jwt: string) => call(`${server}/auth/refresh`, { bearer: jwt }, RefreshResponse),
     logout: (server: string, jwt: string, timeoutMs?: number) => call(`${server}/auth/logout`, { bearer: jwt, timeoutMs }, LogoutResponse),
-    startSession: (server: string, jwt: string, body: { claude_session_id: string; description: string; hostname?: string; project?: string; started_at?: string; heartbeat_interval_ms?: number }) =>
-      call(`${server}/sessions/start`, { bearer: jwt, json: body }, StartSessionResponse),
+    startSession: (
+      server: string,
+      jwt: string,
+      body: { claude_session_id: string; description: string; hostname?: string; project?: string; started_at?: string; heartbeat_interval_ms?: number; approvals?: boolean },
+    ) => call(`${server}/sessions/start`, { bearer: jwt, json: body }, StartSessionResponse.extend(StartApprovalsAnswer.shape)),
     /** 200 (texted or not) and 429 (rate limited, event kept by the server) both mean: delivered. */
     sendEvent: (server: string, monitoringId: string, sessionToken: string, body: EventRequest, timeoutMs?: number) =>
       call(`${server}/sessions/${encodeURIComponent(monitoringId)}/events`, { bearer: sessionToken, json: body, timeoutMs }, EventResponse, [200, 202, 429]),
@@ -88,6 +95,18 @@ export function createApi(opts: ApiOptions = {}) {
       call(`${server}/sessions/${encodeURIComponent(monitoringId)}/heartbeat`, { bearer: sessionToken, json: body }, HeartbeatResponse),
     stopSession: (server: string, monitoringId: string, sessionToken: string, body: { reason: string; final_state?: string; ended_at: string }, timeoutMs?: number) =>
       call(`${server}/sessions/${encodeURIComponent(monitoringId)}/stop`, { bearer: sessionToken, json: body, timeoutMs }, StopResponse),
+    /** contract/approvals.ts: text a permission request nobody answered at the terminal. */
+    requestApproval: (server: string, monitoringId: string, sessionToken: string, body: ApprovalRequest, signal?: AbortSignal) =>
+      call(`${server}/sessions/${encodeURIComponent(monitoringId)}/approvals`, { bearer: sessionToken, json: body, signal }, ApprovalState),
+    /** Long poll: answers when the request is settled, or after `waitS` seconds with its current state. */
+    approvalState: (server: string, monitoringId: string, sessionToken: string, approvalId: string, waitS: number, signal?: AbortSignal) =>
+      call(
+        `${server}/sessions/${encodeURIComponent(monitoringId)}/approvals/${encodeURIComponent(approvalId)}?wait=${waitS}`,
+        { method: 'get', bearer: sessionToken, timeoutMs: (waitS + 10) * 1000, signal },
+        ApprovalState,
+      ),
+    settleApproval: (server: string, monitoringId: string, sessionToken: string, approvalId: string, body: SettleRequest, timeoutMs?: number) =>
+      call(`${server}/sessions/${encodeURIComponent(monitoringId)}/approvals/${encodeURIComponent(approvalId)}/settle`, { bearer: sessionToken, json: body, timeoutMs }, ApprovalState),
   }
 }
 

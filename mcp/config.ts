@@ -20,6 +20,8 @@ export interface McpConfig {
   retryBaseMs: number
   logLevel: string
   openBrowser: boolean
+  /** CLAUDE_SMS_APPROVALS=1: every sms_start turns approvals by text on (sms_start's `approvals` wins). */
+  approvals: boolean
   /** ~/.config/claude-sms-notifier (XDG_CONFIG_HOME respected). */
   configDir: string
   /** Where the hook forwarder finds this process: $CLAUDE_PLUGIN_DATA/run. */
@@ -47,6 +49,7 @@ const Env = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   ),
   CLAUDE_SMS_OPEN_BROWSER: z.preprocess(blankToUndefined, z.enum(['0', '1', 'false', 'true'], { error: 'must be 0 or 1' }).default('1')),
+  CLAUDE_SMS_APPROVALS: z.preprocess(blankToUndefined, z.enum(['0', '1', 'false', 'true'], { error: 'must be 0 or 1' }).default('0')),
 })
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -84,6 +87,7 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env, parentPid = 
     retryBaseMs: settings.CLAUDE_SMS_RETRY_BASE_MS,
     logLevel: settings.CLAUDE_SMS_LOG_LEVEL,
     openBrowser: settings.CLAUDE_SMS_OPEN_BROWSER === '1' || settings.CLAUDE_SMS_OPEN_BROWSER === 'true',
+    approvals: settings.CLAUDE_SMS_APPROVALS === '1' || settings.CLAUDE_SMS_APPROVALS === 'true',
     configDir,
     runDir: join(env.CLAUDE_PLUGIN_DATA?.trim() || configDir, 'run'),
     claudePid: parentPid,

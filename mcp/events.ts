@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { EventType } from '../contract/api.js'
+import { permissionText, summarizeToolInput, type Permission } from './approvals.js'
 import type { ClockState } from './store.js'
 
 /**
@@ -43,6 +44,9 @@ export type EventDetails = {
   reason?: string
   turn_duration_ms?: number
   idle_ms?: number
+  /** A wait on a permission request: the tool and what it would do (redacted, clipped). */
+  permission_tool?: string
+  permission_summary?: string
 }
 
 export type Action =
@@ -83,7 +87,7 @@ function base(event: HookEvent): EventDetails {
 
 // Hook events that only fire while Claude is working on its own (after a permission was granted,
 // say): they prove nobody is waiting on the person any more.
-const WORKING_EVENTS = new Set(['PreToolUse', 'PostToolUse', 'PostToolBatch', 'SubagentStart', 'SubagentStop'])
+const WORKING_EVENTS = new Set(['PreToolUse', 'PostToolUse', 'PostToolBatch', 'SubagentStart', 'SubagentStop', 'PermissionDenied'])
 
 export function onHookEvent(event: HookEvent, state: ClockState, now: Date, thresholds: Thresholds): Decision {
   const at = now.toISOString()
@@ -93,9 +97,17 @@ export function onHookEvent(event: HookEvent, state: ClockState, now: Date, thre
 
     case 'PostToolUseFailure': {
       // Esc pressed by the person is not a failure worth a text.
-      if (event.is_interrupt) return { state: stopWaitingForWork(state), actions: [] }
+      if (event.is_interrupt) return workingAgain(state)
       const details: EventDetails = { ...base(event), ...(event.tool_name ? { tool_name: event.tool_name } : {}), error: firstLine(event.error) ?? 'The tool failed without a message' }
-      return { state: stopWaitingForWork(state), actions: [{ type: 'send', event_type: 'error', details }] }
+      const working = workingAgain(state)
+      return { state: working.state, actions: [...working.actions, { type: 'send', event_type: 'error', details }] }
+    }
+
+    case 'PermissionRequest': {
+      // Claude Code's dialog is on screen: the waiting clock runs from now, and its text says what for.
+      const permission: Permission = { tool_name: event.tool_name ?? 'a tool', summary: summarizeToolInput(event.tool_name, event.tool_input) }
+      const since = state.waiting && !state.waiting.sent ? state.waiting.since : at
+      return { state: { ...state, waiting: { since, text: permissionText(permission), notification_type: 'permission_request', sent: false, permission } }, actions: [] }
     }
 
     case 'StopFailure': {
@@ -117,6 +129,8 @@ export function onHookEvent(event: HookEvent, state: ClockState, now: Date, thre
 
     case 'Notification': {
       const question = event.message?.trim() ? clip(event.message, MESSAGE_CHARS) : null
+      // Claude Code's "Claude needs your permission to use Bash" says less than the request itself.
+      if (state.waiting?.permission) return { state, actions: [] }
       if (state.waiting) {
         // Already waiting (e.g. the idle_prompt reminder after a Stop): keep the clock running from the
         // first moment; a generic idle reminder does not replace Claude's own last words.
@@ -140,14 +154,30 @@ export function onHookEvent(event: HookEvent, state: ClockState, now: Date, thre
       }
 
     default:
-      if (WORKING_EVENTS.has(event.hook_event_name)) return { state: stopWaitingForWork(state), actions: [] }
+      if (WORKING_EVENTS.has(event.hook_event_name)) return workingAgain(state)
       return { state, actions: [] }
   }
 }
 
-/** Claude is working again (a permission was granted): a wait begun by a Notification is over. */
-function stopWaitingForWork(state: ClockState): ClockState {
-  return state.waiting && !state.waiting.sent ? { ...state, waiting: null } : state
+/**
+ * Claude is working again (a permission was granted or refused): a wait begun by a Notification is
+ * over, and so is a permission request's wait, even when its text went out (a queued one is dropped).
+ */
+function workingAgain(state: ClockState): Decision {
+  if (state.waiting?.permission) return { state: { ...state, waiting: null }, actions: state.waiting.sent ? [{ type: 'drop_waiting' }] : [] }
+  return { state: state.waiting && !state.waiting.sent ? { ...state, waiting: null } : state, actions: [] }
+}
+
+/** The details of a "waiting" event about a permission request (approvals off, or refused). */
+export function permissionWaitingDetails(permission: Permission, idleMs: number): EventDetails {
+  return {
+    hook_event_name: 'WaitingClock',
+    message: permissionText(permission),
+    notification_type: 'permission_request',
+    permission_tool: permission.tool_name,
+    permission_summary: permission.summary,
+    idle_ms: idleMs,
+  }
 }
 
 /** When the waiting clock should next ring, or null when nobody is being waited for. */
@@ -156,11 +186,19 @@ export function waitingDueAt(state: ClockState, thresholds: Thresholds): number 
   return Date.parse(state.waiting.since) + thresholds.inactivityMs
 }
 
-/** The waiting clock rang: if the wait is still on and long enough, one "waiting" text. */
-export function onWaitingClock(state: ClockState, now: Date, thresholds: Thresholds): Decision {
+/**
+ * The waiting clock rang: if the wait is still on and long enough, one "waiting" text. With approvals
+ * by text on, a permission request's wait is texted as an approval request instead (mcp/approvals.ts).
+ */
+export function onWaitingClock(state: ClockState, now: Date, thresholds: Thresholds, opts: { approvals?: boolean } = {}): Decision {
   const due = waitingDueAt(state, thresholds)
   if (due === null || now.getTime() < due || !state.waiting) return { state, actions: [] }
   const idleMs = now.getTime() - Date.parse(state.waiting.since)
+  const sent = { ...state, waiting: { ...state.waiting, sent: true } }
+  if (state.waiting.permission) {
+    if (opts.approvals) return { state: sent, actions: [] }
+    return { state: sent, actions: [{ type: 'send', event_type: 'waiting', details: permissionWaitingDetails(state.waiting.permission, idleMs) }] }
+  }
   const details: EventDetails = {
     hook_event_name: 'WaitingClock',
     message: state.waiting.text ?? 'Claude is waiting for your input',

@@ -12,6 +12,9 @@ import { readJson, removeFile, writeJsonAtomic } from './store.js'
  * Where the hook forwarder delivers Claude Code's hook JSON (DESIGN §3): HTTP on 127.0.0.1:0 with a
  * random bearer token, so other local users and web pages cannot inject events. The answer comes
  * only after onEvent resolved, i.e. after the event is on disk: SessionEnd hooks get 1.5 s in all.
+ * The answer has no body (204) unless onEvent resolved with a decision for a PermissionRequest hook:
+ * then 200 with exactly the JSON the hook prints on stdout. `signal` aborts when the hook went away
+ * before its answer (Claude Code killed it at its timeout, or exited).
  */
 export interface HookEndpoint {
   port: number
@@ -21,7 +24,9 @@ export interface HookEndpoint {
 
 const MAX_BODY_BYTES = 1_000_000
 
-export async function startHookEndpoint(opts: { onEvent: (event: HookEvent) => Promise<void>; log: Logger; token?: string }): Promise<HookEndpoint> {
+export type HookAnswer = { hookSpecificOutput: Record<string, unknown> }
+
+export async function startHookEndpoint(opts: { onEvent: (event: HookEvent, signal: AbortSignal) => Promise<HookAnswer | undefined | void>; log: Logger; token?: string }): Promise<HookEndpoint> {
   const token = opts.token ?? randomBytes(32).toString('base64url')
   const expected = Buffer.from(`Bearer ${token}`)
 
@@ -55,8 +60,13 @@ export async function startHookEndpoint(opts: { onEvent: (event: HookEvent) => P
       }
       const event = HookEvent.safeParse(json)
       if (!event.success) return reply(res, 400, { error: 'invalid_request', message: 'hook JSON needs a hook_event_name' })
-      await opts.onEvent(event.data)
-      reply(res, 200, {})
+      const gone = new AbortController()
+      res.on('close', () => gone.abort())
+      const decision = await opts.onEvent(event.data, gone.signal)
+      if (decision) return reply(res, 200, decision)
+      if (res.headersSent) return
+      res.writeHead(204, { connection: 'close' })
+      res.end()
     } catch (error) {
       opts.log.error({ err: error }, 'hook event failed')
       reply(res, 500, { error: 'server_error', message: 'the MCP server could not record the event' })

@@ -5,6 +5,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation'
 import { createApi } from './api.js'
+import { createApprovals } from './approvals.js'
 import { createAuth } from './auth.js'
 import { loadMcpConfig } from './config.js'
 import { removeRunFile, runFilePath, startHookEndpoint, writeRunFile } from './hook-endpoint.js'
@@ -46,7 +47,28 @@ const outbox = createOutbox({
   onSettled: (entry, delivery) => monitor.recordDelivery(entry, delivery),
 })
 
-const hooks = await startHookEndpoint({ log, onEvent: (event) => monitor.handleHook(event) })
+const approvals = createApprovals({
+  api,
+  log,
+  session: () => monitor.current(),
+  thresholdMs: config.inactivityThresholdMs,
+  retryBaseMs: config.retryBaseMs,
+  fallbackWaiting: (permission, askedAt) => monitor.sendPermissionWaiting(permission, askedAt),
+})
+const hooks = await startHookEndpoint({
+  log,
+  onEvent: async (event, signal) => {
+    // A permission request after the monitor saw it (it may resume a session); anything else that may
+    // settle open requests before: a SessionEnd ends monitoring, and with it the session token.
+    if (event.hook_event_name === 'PermissionRequest') {
+      await monitor.handleHook(event)
+      return approvals.handleHook(event, signal)
+    }
+    const answer = approvals.handleHook(event, signal)
+    await monitor.handleHook(event)
+    return answer
+  },
+})
 // How the hook forwarder finds this process; events of a session nobody monitors are ignored here.
 const runFile = runFilePath(config.runDir, config.claudePid)
 await writeRunFile(runFile, {
@@ -65,6 +87,7 @@ monitor = createMonitor({
   claudeSessionId,
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   thresholds: { inactivityMs: config.inactivityThresholdMs, doneMs: config.doneThresholdMs },
+  beforeFinish: () => approvals.endAll(),
 })
 
 const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY)
@@ -74,6 +97,7 @@ const ctx: ToolContext = {
   api,
   auth,
   monitor,
+  approvals,
   outbox,
   log,
   login: {},

@@ -1,6 +1,7 @@
 import { ServerRejected } from './api.js'
 import type { Api } from './api.js'
-import { idleClock, onHookEvent, onWaitingClock, waitingDueAt, type Action, type HookEvent, type Thresholds } from './events.js'
+import type { Permission } from './approvals.js'
+import { idleClock, onHookEvent, onWaitingClock, permissionWaitingDetails, waitingDueAt, type Action, type HookEvent, type Thresholds } from './events.js'
 import type { Logger } from './log.js'
 import type { Delivery, Outbox, OutboxEntry } from './outbox.js'
 import { readJson, removeFile, SessionFile, sessionFilePath, writeJsonAtomic, type StorePaths } from './store.js'
@@ -16,6 +17,8 @@ export interface MonitorDeps {
   thresholds: Thresholds
   now?: () => Date
   timers?: Timers
+  /** Monitoring is ending (its session token is about to die): settle what still waits on the server. */
+  beforeFinish?: () => Promise<void>
 }
 
 /**
@@ -55,7 +58,7 @@ export function createMonitor(deps: MonitorDeps) {
   async function ringWaitingClock() {
     waitingTimer = undefined
     if (!active) return
-    const decision = onWaitingClock(active.clock, now(), deps.thresholds)
+    const decision = onWaitingClock(active.clock, now(), deps.thresholds, { approvals: active.approvals })
     active.clock = decision.state
     await apply(decision.actions)
     await persist()
@@ -126,6 +129,7 @@ export function createMonitor(deps: MonitorDeps) {
   async function finish(reason: string): Promise<{ stop: OutboxEntry; session: SessionFile } | undefined> {
     const session = active
     if (!session) return undefined
+    await deps.beforeFinish?.().catch((e) => deps.log.warn({ err: e }, 'could not settle open permission requests'))
     const stop = await deps.outbox.add({
       kind: 'stop',
       server_url: session.server_url,
@@ -158,8 +162,19 @@ export function createMonitor(deps: MonitorDeps) {
     /** A monitoring session left by an earlier process for this Claude session, picked up again. */
     resume: (claudeSessionId = deps.claudeSessionId) => serially(() => resume(claudeSessionId)),
 
-    begin: (session: Omit<SessionFile, 'texts_sent' | 'events_queued' | 'last_event' | 'clock'>) =>
-      serially(() => run({ ...session, texts_sent: 0, events_queued: 0, last_event: null, clock: idleClock })),
+    /** Approvals by text could not take this permission request: the ordinary "waiting" text for it. */
+    sendPermissionWaiting: (permission: Permission, askedAt: Date) =>
+      serially(async () => {
+        if (!active) return
+        await apply([{ type: 'send', event_type: 'waiting', details: permissionWaitingDetails(permission, Math.max(0, now().getTime() - askedAt.getTime())) }])
+        if (active.clock.waiting?.permission) active.clock.waiting.sent = true
+        await persist()
+        armWaitingClock()
+        kickOutbox()
+      }),
+
+    begin: (session: Omit<SessionFile, 'texts_sent' | 'events_queued' | 'last_event' | 'clock' | 'approvals' | 'approvals_off_reason'> & Partial<Pick<SessionFile, 'approvals' | 'approvals_off_reason'>>) =>
+      serially(() => run({ approvals: false, approvals_off_reason: null, ...session, texts_sent: 0, events_queued: 0, last_event: null, clock: idleClock })),
 
     stop: (reason: string) => serially(() => finish(reason)),
 

@@ -88,6 +88,8 @@ export const WaitingState = z.object({
   notification_type: z.string().nullable(),
   /** A waiting text was already queued for this wait. */
   sent: z.boolean(),
+  /** A PermissionRequest began this wait: what Claude wants to do (mcp/approvals.ts). */
+  permission: z.object({ tool_name: z.string(), summary: z.string() }).nullable().optional(),
 })
 export type WaitingState = z.infer<typeof WaitingState>
 
@@ -111,6 +113,10 @@ export const SessionFile = z.object({
   events_queued: z.number().int(),
   last_event: z.object({ name: z.string(), at: Iso }).nullable(),
   clock: ClockState,
+  /** Approvals by text: asked for at sms_start (or CLAUDE_SMS_APPROVALS) and granted by the server. */
+  approvals: z.boolean().default(false),
+  /** Asked for but not granted: why, in the person's words. */
+  approvals_off_reason: z.string().nullable().default(null),
 })
 export type SessionFile = z.infer<typeof SessionFile>
 

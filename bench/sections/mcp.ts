@@ -85,7 +85,7 @@ export async function benchMcpMemoryUnderEvents(opts: { mcp: McpProcess; events:
   ]
   for (let i = 0; i < opts.events; i++) {
     const res = await opts.mcp.hook(kinds[i % kinds.length]!)
-    if (res.status !== 200) throw new Error(`hook endpoint answered ${res.status}`)
+    if (res.status !== 204) throw new Error(`hook endpoint answered ${res.status}`)
     await res.arrayBuffer()
   }
   const after = rssMb(opts.mcp.pid)

@@ -1,4 +1,5 @@
 import type { Api } from '../api.js'
+import type { Approvals } from '../approvals.js'
 import type { Auth } from '../auth.js'
 import type { McpConfig } from '../config.js'
 import type { LoginCallback } from '../login-callback.js'
@@ -19,6 +20,7 @@ export interface ToolContext {
   api: Api
   auth: Auth
   monitor: Monitor
+  approvals: Approvals
   outbox: Outbox
   log: Logger
   /** Opens the URL in a browser; false when it could not or should not (SSH, no display). */

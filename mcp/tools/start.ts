@@ -8,11 +8,22 @@ export const name = 'sms_start'
 export const description = 'Start SMS alerts for this Claude session: errors, long tasks done, or waiting for the user.'
 export const inputSchema = {
   description: z.string().max(1000).describe('What this session is doing; shown in the texts'),
+  approvals: z
+    .boolean()
+    .optional()
+    .describe("Let the person allow or deny Claude's permission requests, and answer its questions, by replying to a text. Off unless the person asked for it (e.g. /sms-start --approvals)."),
 }
 
 export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-stop first.'
 
-export async function handler(ctx: ToolContext, args: { description: string }): Promise<ToolAnswer> {
+/** Why approvals by text are off although they were asked for, from the start answer. */
+function approvalsOffReason(answered: boolean | undefined): string {
+  return answered === false
+    ? 'your account does not accept approvals by text (the dashboard setting "never accept approvals by text")'
+    : 'the server did not turn them on (it may not support them yet)'
+}
+
+export async function handler(ctx: ToolContext, args: { description: string; approvals?: boolean }): Promise<ToolAnswer> {
   const description = args.description.trim().replace(/\s+/g, ' ')
   if (!description) return refusal(['Say what this session is doing, e.g. /sms-start "refactor the billing module".'], { error: 'invalid_description' })
   if (description.length > 200) return refusal([`That description is ${description.length} characters; keep it under 200 so it fits in a text.`], { error: 'invalid_description' })
@@ -26,6 +37,9 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
   let { auth } = pairing
   const sessionId = ctx.monitor.claudeSessionId
   const startedAt = ctx.now().toISOString()
+  const approvalsAsked = args.approvals ?? ctx.config.approvals
+  let approvals: boolean
+  let approvalsOff: string | null = null
   const request = {
     claude_session_id: sessionId,
     description,
@@ -33,6 +47,7 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
     ...(ctx.config.project ? { project: ctx.config.project } : {}),
     started_at: startedAt,
     heartbeat_interval_ms: Math.min(3_600_000, Math.max(1_000, ctx.config.heartbeatIntervalMs)),
+    ...(approvalsAsked ? { approvals: true } : {}),
   }
   try {
     let started
@@ -46,6 +61,8 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
       auth = again.auth
       started = await ctx.api.startSession(auth.server_url, auth.access_token, request)
     }
+    approvals = approvalsAsked && started.approvals_enabled === true
+    if (approvalsAsked && !approvals) approvalsOff = approvalsOffReason(started.approvals_enabled)
     await ctx.monitor.begin({
       claude_session_id: sessionId,
       monitoring_id: started.monitoring_id,
@@ -55,6 +72,8 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
       project: ctx.config.project ?? null,
       hostname: ctx.config.hostname,
       started_at: startedAt,
+      approvals,
+      approvals_off_reason: approvalsOff,
     })
   } catch (error) {
     if (error instanceof ServerRejected && error.status === 401) {
@@ -70,8 +89,15 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
   return answer(
     [
       `Monitoring "${description}". Texts go to ${auth.phone} when Claude hits an error, finishes a task that ran over ${humanDuration(doneThresholdMs)}, or waits for you over ${humanDuration(inactivityThresholdMs)}.`,
+      approvalLine(approvals, approvalsOff, inactivityThresholdMs),
       'Run /sms-stop to end it.',
     ],
-    { monitoring: true, description, phone: auth.phone, started_at: startedAt },
+    { monitoring: true, description, phone: auth.phone, started_at: startedAt, approvals, ...(approvalsOff ? { approvals_off_reason: approvalsOff } : {}) },
   )
+}
+
+export function approvalLine(on: boolean, offReason: string | null, thresholdMs: number): string {
+  if (on) return `Approvals by text are on: a permission request or question nobody answers here within ${humanDuration(thresholdMs)} is texted, and a reply answers it. Whichever answer comes first wins.`
+  if (offReason) return `Approvals by text are off: ${offReason}.`
+  return 'Approvals by text are off (start with --approvals to answer permission requests from your phone).'
 }

@@ -1,5 +1,6 @@
 import { answer, humanTime, type ToolAnswer } from './answer.js'
 import type { ToolContext } from './context.js'
+import { approvalLine } from './start.js'
 
 export const name = 'sms_status'
 export const description = 'Show SMS pairing, this session\'s monitoring and queued alerts.'
@@ -33,7 +34,19 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   if (session) {
     const last = session.last_event ? `last event ${session.last_event.name} at ${humanTime(session.last_event.at)}` : 'no events yet'
     lines.push(`Monitoring "${session.description}" since ${humanTime(session.started_at)}: ${session.texts_sent} text${session.texts_sent === 1 ? '' : 's'} sent, ${last}.`)
-    data.monitoring = { description: session.description, since: session.started_at, texts_sent: session.texts_sent, last_event: session.last_event, waiting_since: session.clock.waiting?.since ?? null }
+    lines.push(approvalLine(session.approvals, session.approvals_off_reason, ctx.config.inactivityThresholdMs))
+    const waitingApprovals = ctx.approvals.openCount()
+    if (waitingApprovals) lines.push(`${waitingApprovals} permission request${waitingApprovals === 1 ? '' : 's'} waiting for an answer.`)
+    data.monitoring = {
+      description: session.description,
+      since: session.started_at,
+      texts_sent: session.texts_sent,
+      last_event: session.last_event,
+      waiting_since: session.clock.waiting?.since ?? null,
+      approvals: session.approvals,
+      ...(session.approvals_off_reason ? { approvals_off_reason: session.approvals_off_reason } : {}),
+      open_permission_requests: waitingApprovals,
+    }
   } else {
     lines.push('Not monitoring this session. Run /sms-start "<what this session is doing>".')
     data.monitoring = null

@@ -36,7 +36,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function startEndpoint(answer: 'ok' | 'unauthorized' | 'hang' = 'ok'): Promise<Endpoint> {
+type Answer = 'ok' | 'unauthorized' | 'hang' | ((req: IncomingMessage, body: string) => Promise<{ status: number; body?: string } | 'hang'>)
+
+async function startEndpoint(answer: Answer = 'ok'): Promise<Endpoint> {
   const received: Received[] = []
   const sockets = new Set<Socket>()
   let arrived!: (req: IncomingMessage) => void
@@ -47,6 +49,12 @@ async function startEndpoint(answer: 'ok' | 'unauthorized' | 'hang' = 'ok'): Pro
     let body = ''
     for await (const chunk of req) body += chunk
     received.push({ url: req.url ?? '', authorization: req.headers.authorization, body })
+    if (typeof answer === 'function') {
+      const reply = await answer(req, body)
+      if (reply === 'hang') return
+      res.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' })
+      return res.end(reply.body)
+    }
     if (answer === 'hang') return
     res.writeHead(answer === 'ok' ? 200 : 401, { 'content-type': 'application/json' })
     res.end(answer === 'ok' ? '{}' : '{"error":"unauthorized"}')
@@ -172,6 +180,43 @@ describe('a monitored session', () => {
   })
 })
 
+describe('a permission request (approvals by text)', () => {
+  const permissionRequest = { ...postToolUseFailure, hook_event_name: 'PermissionRequest', tool_input: { command: 'npm run migrate' }, permission_suggestions: [] }
+  const decision = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
+
+  it('waits past the 1 s deadline of other hooks, then prints the decision the MCP server answered', async () => {
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const endpoint = await startEndpoint(async (_req, body) => {
+      if (JSON.parse(body).hook_event_name !== 'PermissionRequest') return 'hang'
+      await released
+      return { status: 200, body: decision }
+    })
+    const dirs = monitored(endpoint)
+    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest) })
+    await endpoint.arrivals[0]
+    // Another hook, started after it, against a server that never answers: it gives up at its deadline.
+    const other = await runHook({ dirs, input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'Stop' }) })
+    expect(other).toMatchObject({ code: 0, stdout: '' })
+    release()
+    expect(await waiting).toMatchObject({ code: 0, stdout: decision })
+  })
+
+  it('prints nothing when the answer is 204, or a 200 that is not a decision', async () => {
+    for (const reply of [{ status: 204 }, { status: 200, body: '{}' }, { status: 200, body: '{"decision":"block"}' }, { status: 500, body: decision }]) {
+      const endpoint = await startEndpoint(async () => reply)
+      const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(permissionRequest) })
+      expect(run, JSON.stringify(reply)).toMatchObject({ code: 0, stdout: '' })
+    }
+  })
+
+  it('an ordinary event answered 204 prints nothing and reports no error', async () => {
+    const endpoint = await startEndpoint(async () => ({ status: 204 }))
+    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(postToolUseFailure) })
+    expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' })
+  })
+})
+
 describe('an unmonitored session', () => {
   it('exits 0 without reading its input or connecting anywhere', async () => {
     const endpoint = await startEndpoint()
@@ -247,10 +292,13 @@ describe('when delivery fails, Claude Code never notices', () => {
 describe('hooks/hooks.json', () => {
   const commands = Object.entries(HOOKS.hooks).map(([event, groups]) => ({ event, hook: groups[0]!.hooks[0]! }))
 
-  it('sends the events the notifier needs to the forwarder; the failure and end events wait for it', () => {
-    expect(commands.map((c) => c.event).sort()).toEqual(['Notification', 'PostToolUse', 'PostToolUseFailure', 'SessionEnd', 'Stop', 'StopFailure', 'UserPromptSubmit'])
+  it('sends the events the notifier needs to the forwarder; the failure, end and permission events wait for it', () => {
+    expect(commands.map((c) => c.event).sort()).toEqual(['Notification', 'PermissionDenied', 'PermissionRequest', 'PostToolUse', 'PostToolUseFailure', 'SessionEnd', 'Stop', 'StopFailure', 'UserPromptSubmit'])
     for (const { hook } of commands) expect(hook.command).toContain('hooks/forward.js')
-    expect(commands.filter((c) => !c.hook.async).map((c) => c.event).sort()).toEqual(['PostToolUseFailure', 'SessionEnd', 'StopFailure'])
+    expect(commands.filter((c) => !c.hook.async).map((c) => c.event).sort()).toEqual(['PermissionRequest', 'PostToolUseFailure', 'SessionEnd', 'StopFailure'])
+    // The phone may answer long after the dialog came up: the hook may wait a day (Claude Code's limit is
+    // the timeout given here, in seconds).
+    expect((commands.find((c) => c.event === 'PermissionRequest')!.hook as { timeout?: number }).timeout).toBe(86_400)
   })
 
   /** A `node` first on PATH that records each start, then runs the real one. */

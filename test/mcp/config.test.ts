@@ -20,6 +20,14 @@ describe('plugin configuration', () => {
     expect(loadMcpConfig({ SSH_CONNECTION: '1.2.3.4 5 6.7.8.9 22' }).remoteShell).toBe(true)
   })
 
+  it('keeps approvals by text off unless CLAUDE_SMS_APPROVALS turns them on for every session', () => {
+    expect(loadMcpConfig({}).approvals).toBe(false)
+    expect(loadMcpConfig({ CLAUDE_SMS_APPROVALS: '1' }).approvals).toBe(true)
+    expect(loadMcpConfig({ CLAUDE_SMS_APPROVALS: 'true' }).approvals).toBe(true)
+    expect(loadMcpConfig({ CLAUDE_SMS_APPROVALS: '0' }).approvals).toBe(false)
+    expect(loadMcpConfig({ CLAUDE_SMS_APPROVALS: 'always' }).problems).toEqual([expect.stringContaining('CLAUDE_SMS_APPROVALS must be 0 or 1')])
+  })
+
   it('names a bad value instead of crashing', () => {
     const c = loadMcpConfig({ CLAUDE_SMS_HEARTBEAT_INTERVAL: 'soon', CLAUDE_SMS_INACTIVITY_THRESHOLD: '5' })
     expect(c.problems).toEqual([expect.stringContaining('CLAUDE_SMS_HEARTBEAT_INTERVAL'), expect.stringContaining('CLAUDE_SMS_INACTIVITY_THRESHOLD')])

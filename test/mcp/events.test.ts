@@ -119,3 +119,39 @@ describe('what a hook event means for the phone', () => {
     expect(play([[0, parsed]]).actions).toEqual([{ type: 'send', event_type: 'error', details: { hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'boom' } }])
   })
 })
+
+describe('a permission request (the PermissionRequest hook)', () => {
+  const request = hook('PermissionRequest', { tool_name: 'Bash', tool_input: { command: 'terraform apply -var db_password=hunter2hunter2' } })
+
+  it('approvals off: after 10 quiet minutes the waiting text says which tool and what it would do, secrets redacted', () => {
+    const { actions } = play([
+      [0, request],
+      [6_000, hook('Notification', { message: 'Claude needs your permission to use Bash', notification_type: 'permission_prompt' })],
+      [600_000, 'clock'],
+    ])
+    expect(actions).toEqual([
+      {
+        type: 'send',
+        event_type: 'waiting',
+        details: {
+          hook_event_name: 'WaitingClock',
+          message: 'Claude needs your permission to use Bash: terraform apply -var db_password=***',
+          notification_type: 'permission_request',
+          permission_tool: 'Bash',
+          permission_summary: 'terraform apply -var db_password=***',
+          idle_ms: 600_000,
+        },
+      },
+    ])
+  })
+
+  it('approvals on: the clock sends no waiting text (the approval request replaces it)', () => {
+    const started = onHookEvent(request, idleClock, at(0), thresholds).state
+    expect(onWaitingClock(started, at(600_000), thresholds, { approvals: true }).actions).toEqual([])
+  })
+
+  it('answered at the terminal: the wait ends, and a waiting text still queued is dropped', () => {
+    expect(play([[0, request], [5_000, hook('PostToolUse', { tool_name: 'Bash' })], [600_000, 'clock']]).actions).toEqual([])
+    expect(play([[0, request], [600_000, 'clock'], [700_000, hook('PostToolUse', { tool_name: 'Bash' })]]).actions.at(-1)).toEqual({ type: 'drop_waiting' })
+  })
+})

@@ -23,11 +23,11 @@ async function start() {
 const stop = { session_id: 's1', transcript_path: '/t.jsonl', cwd: '/w', hook_event_name: 'Stop', last_assistant_message: 'done' }
 
 describe('the hook endpoint', () => {
-  it('takes the hook JSON with the bearer token', async () => {
+  it('takes the hook JSON with the bearer token, and answers without a body when there is no decision', async () => {
     const { events, post } = await start()
     const res = await post(stop)
-    expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({})
+    expect(res.status).toBe(204)
+    expect(await res.text()).toBe('')
     expect(events).toMatchObject([{ hook_event_name: 'Stop', last_assistant_message: 'done', transcript_path: '/t.jsonl' }])
   })
 
@@ -43,8 +43,46 @@ describe('the hook endpoint', () => {
     const { events, post } = await start()
     expect((await post('{not json')).status).toBe(400)
     expect((await post({ session_id: 's1' })).status).toBe(400)
-    expect((await post(stop)).status).toBe(200)
+    expect((await post(stop)).status).toBe(204)
     expect(events).toHaveLength(1)
+  })
+
+  it('answers a PermissionRequest with exactly the decision JSON when there is one', async () => {
+    const decision = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }
+    endpoint = await startHookEndpoint({ log: createMcpLogger('silent'), onEvent: async (e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined) })
+    const res = await fetch(`http://127.0.0.1:${endpoint.port}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.token}` },
+      body: JSON.stringify({ ...stop, hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'make' } }),
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(JSON.stringify(decision))
+  })
+
+  it('tells the event\'s handler when the hook went away before its answer', async () => {
+    let aborted!: () => void
+    let arrived!: () => void
+    const gone = new Promise<void>((r) => (aborted = r))
+    const held = new Promise<void>((r) => (arrived = r))
+    endpoint = await startHookEndpoint({
+      log: createMcpLogger('silent'),
+      onEvent: (_e, signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => (aborted(), resolve(undefined)))
+          arrived()
+        }),
+    })
+    const client = new AbortController()
+    const res = fetch(`http://127.0.0.1:${endpoint.port}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.token}` },
+      body: JSON.stringify({ ...stop, hook_event_name: 'PermissionRequest' }),
+      signal: client.signal,
+    }).catch((e: Error) => e)
+    await held
+    client.abort()
+    await gone
+    expect(await res).toBeInstanceOf(Error)
   })
 
   it('writes its run file 0600 under run/<claude pid>.json and removes only its own', async () => {

@@ -63,7 +63,7 @@ describe('the hook endpoint under random input', () => {
     )
     // Still alive and still monitoring: a failing tool now reaches the server (texted, or held by the
     // rate limit when the fuzz already caused an error text).
-    expect((await mcp.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'after the fuzz' })).status).toBe(200)
+    expect((await mcp.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', error: 'after the fuzz' })).status).toBe(204)
     const deadline = Date.now() + 15_000
     let rows: readonly unknown[] = []
     while (!rows.length && Date.now() < deadline) {

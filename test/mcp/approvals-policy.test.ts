@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import type { ApprovalState } from '../../contract/approvals.js'
+import { hookAnswerFor, redactSecrets, settlementOf, summarizeToolInput } from '../../mcp/approvals.js'
+
+/** The pure decisions of mcp/approvals.ts: what a text says, how a hook answers, what ends a request. */
+
+describe('what a request text says Claude wants to do', () => {
+  it('names the command, the file, the URL or the question', () => {
+    expect(summarizeToolInput('Bash', { command: 'npm test', description: 'Run the tests' })).toBe('npm test')
+    expect(summarizeToolInput('Edit', { file_path: '/src/app.ts', old_string: 'a', new_string: 'b' })).toBe('/src/app.ts')
+    expect(summarizeToolInput('WebFetch', { url: 'https://example.com/docs', prompt: 'read it' })).toBe('https://example.com/docs')
+    expect(summarizeToolInput('Grep', { pattern: 'TODO', path: '/src' })).toBe('TODO in /src')
+    expect(summarizeToolInput('AskUserQuestion', { questions: [{ question: 'Which database?', options: [] }] })).toBe('Which database?')
+    expect(summarizeToolInput('mcp__db__query', { sql: 'select 1' })).toBe('{"sql":"select 1"}')
+  })
+
+  it('never carries a secret, and fits in a text', () => {
+    const secrets = [
+      ['curl -u admin:s3cr3tpass https://user:p4ssw0rd@db.example.com/x', ['s3cr3tpass', 'p4ssw0rd']],
+      ['export API_KEY=abc123def456 && deploy --token tok_live_998877', ['abc123def456', 'tok_live_998877']],
+      ['curl -H "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"', ['eyJhbGci', 'c2lnbmF0']],
+      ['OPENAI=sk-proj-abcdefghijklmnopqrstuvwx gh auth login --with-token ghp_abcdefghijklmnop1234', ['sk-proj-abcdef', 'ghp_abcdef']],
+      ['aws s3 ls --profile x AKIAIOSFODNN7EXAMPLE', ['AKIAIOSFODNN7EXAMPLE']],
+      ['mysql -u root -phunter2 billing', ['hunter2']],
+    ] as const
+    for (const [command, hidden] of secrets) {
+      const summary = summarizeToolInput('Bash', { command })
+      for (const secret of hidden) expect(summary, command).not.toContain(secret)
+    }
+    expect(redactSecrets('git push origin main')).toBe('git push origin main')
+    expect(redactSecrets('ls /work/billing-service/src/components')).toBe('ls /work/billing-service/src/components')
+    expect(summarizeToolInput('Bash', { command: `echo ${'x'.repeat(1000)}` }).length).toBeLessThanOrEqual(300)
+  })
+})
+
+const state = (patch: Partial<ApprovalState>): ApprovalState => ({
+  approval_id: 'a1',
+  request_id: 'r1',
+  tag: 'K7QX',
+  status: 'pending',
+  sms_sent: true,
+  decided_by: null,
+  decided_at: null,
+  ...patch,
+})
+
+describe("the hook's answer to the phone's decision", () => {
+  const input = { command: 'make deploy' }
+  it('allow, deny (saying it was by text), a question answered; nothing for anything else', () => {
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone' }), input)).toEqual({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: null }), input)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone.' })
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: 'not today' }), input)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone: not today' })
+    const questions = { questions: [{ question: 'Which?', options: [{ label: 'A' }] }] }
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A' } }), questions)?.hookSpecificOutput.decision).toEqual({ behavior: 'allow', updatedInput: { ...questions, answers: { 'Which?': 'A' } } })
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: {} }), questions)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'settled_elsewhere', decided_by: 'terminal' }), input)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'pending' }), input)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'refused', refused_reason: 'daily_cap' }), input)).toBeUndefined()
+  })
+})
+
+describe('what shows a request ended without the phone (there is no tool_use_id: the call itself is compared)', () => {
+  const call = { tool_name: 'Bash', tool_input: { command: 'make deploy' } }
+  const event = (hook_event_name: string, fields: Record<string, unknown> = {}) => ({ hook_event_name, ...fields })
+  it('the same call ran, failed or was refused; any new prompt or the end of the turn or session', () => {
+    expect(settlementOf(event('PostToolUse', call), call)).toEqual({ decided_by: 'terminal', evidence: 'PostToolUse', decision: 'allowed' })
+    expect(settlementOf(event('PostToolUseFailure', call), call)).toMatchObject({ decided_by: 'terminal', decision: 'allowed' })
+    expect(settlementOf(event('PermissionDenied', call), call)).toMatchObject({ decided_by: 'terminal', decision: 'denied' })
+    expect(settlementOf(event('UserPromptSubmit'), call)).toMatchObject({ decided_by: 'terminal', decision: 'unknown' })
+    expect(settlementOf(event('Stop'), call)).toMatchObject({ decided_by: 'terminal' })
+    expect(settlementOf(event('SessionEnd'), call)).toMatchObject({ decided_by: 'session_end' })
+  })
+  it('another call of the same tool, or another tool, does not', () => {
+    expect(settlementOf(event('PostToolUse', { tool_name: 'Bash', tool_input: { command: 'ls' } }), call)).toBeUndefined()
+    expect(settlementOf(event('PostToolUse', { tool_name: 'Read', tool_input: call.tool_input }), call)).toBeUndefined()
+    expect(settlementOf(event('Notification', { message: 'Claude needs your permission' }), call)).toBeUndefined()
+  })
+  it('a question answered at the terminal comes back with its answers added: still the same call', () => {
+    const question = { tool_name: 'AskUserQuestion', tool_input: { questions: [{ question: 'Which?' }] } }
+    expect(settlementOf(event('PostToolUse', { tool_name: 'AskUserQuestion', tool_input: { ...question.tool_input, answers: { 'Which?': 'A' } } }), question)).toMatchObject({ decided_by: 'terminal' })
+  })
+})
