@@ -40,12 +40,12 @@ export async function startLoginCallback(opts: { state: string; ttlMs: number; l
     const tempToken = url.searchParams.get('temp_token')
     if (req.method !== 'GET' || url.pathname !== '/callback' || received || state !== opts.state || !tempToken) {
       res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
-      res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-setup again.'))
+      res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-notifier:sms-setup again.'))
       return
     }
     received = { temp_token: tempToken, phone: url.searchParams.get('phone') ?? '' }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
-    res.end(page('Check your phone', 'A 6-digit code is on its way by text. Back in Claude Code, run <code>/sms-pair &lt;code&gt;</code>. You can close this tab.'))
+    res.end(page('Check your phone', 'A 6-digit code is on its way by text. Back in Claude Code, run <code>/sms-notifier:sms-pair &lt;code&gt;</code>. You can close this tab.'))
     opts.log.info('pairing callback received')
     close()
   })

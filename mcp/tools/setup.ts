@@ -22,7 +22,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
   if (phone) {
     const digits = phone.replace(/[\s().-]/g, '')
     if (!/^\+[1-9]\d{6,14}$/.test(digits)) {
-      return refusal([`"${phone}" doesn't look like a phone number in international format.`, 'Try again with the country code, e.g. /sms-setup +14155550123'], { error: 'invalid_phone' })
+      return refusal([`"${phone}" doesn't look like a phone number in international format.`, 'Try again with the country code, e.g. /sms-notifier:sms-setup +14155550123'], { error: 'invalid_phone' })
     }
     return remote(ctx, server, digits)
   }
@@ -31,7 +31,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
     return answer(
       [
         "You're connected over SSH, so no browser opens here.",
-        'Run /sms-setup with your phone number, e.g. /sms-setup +14155550123: the code comes by text.',
+        'Run /sms-notifier:sms-setup with your phone number, e.g. /sms-notifier:sms-setup +14155550123: the code comes by text.',
       ],
       { next: 'sms_setup with phone' },
     )
@@ -47,7 +47,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
     [
       opened ? 'Opened the pairing page in your browser. If it did not open, visit:' : 'Open this page in your browser:',
       url,
-      'Enter your phone number there; a 6-digit code comes by text. Then run /sms-pair <code>.',
+      'Enter your phone number there; a 6-digit code comes by text. Then run /sms-notifier:sms-pair <code>.',
     ],
     { mode: 'browser', url, browser_opened: opened, next: 'sms_pair' },
   )
@@ -59,7 +59,7 @@ async function remote(ctx: ToolContext, server: string, phone: string): Promise<
   try {
     const login = await ctx.api.remoteLogin(server, { phone, state })
     ctx.login.pending = { mode: 'remote', state, tempToken: login.temp_token, phone: login.phone, startedAt: ctx.now() }
-    return answer([`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-pair <code> (within ${Math.round(login.expires_in / 60)} minutes).`], {
+    return answer([`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-notifier:sms-pair <code> (within ${Math.round(login.expires_in / 60)} minutes).`], {
       mode: 'remote',
       phone: login.phone,
       next: 'sms_pair',

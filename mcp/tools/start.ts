@@ -9,11 +9,11 @@ export const inputSchema = {
   description: z.string().max(1000).describe('What this session is doing; shown in the texts'),
 }
 
-export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-stop first.'
+export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-notifier:sms-stop first.'
 
 export async function handler(ctx: ToolContext, args: { description: string }): Promise<ToolAnswer> {
   const description = args.description.trim().replace(/\s+/g, ' ')
-  if (!description) return refusal(['Say what this session is doing, e.g. /sms-start "refactor the billing module".'], { error: 'invalid_description' })
+  if (!description) return refusal(['Say what this session is doing, e.g. /sms-notifier:sms-start "refactor the billing module".'], { error: 'invalid_description' })
   if (description.length > 200) return refusal([`That description is ${description.length} characters; keep it under 200 so it fits in a text.`], { error: 'invalid_description' })
   if (ctx.config.problems.length) return refusal(['Fix these settings and restart Claude Code:', ...ctx.config.problems], { error: 'config' })
   if (!ctx.config.authUrl) return refusal([ctx.config.authUrlProblem ?? 'CLAUDE_SMS_AUTH_URL is not set.'], { error: 'config' })
@@ -53,7 +53,7 @@ export async function handler(ctx: ToolContext, args: { description: string }): 
   return answer(
     [
       `Monitoring "${description}". Texts go to ${auth.phone} when Claude hits an error, finishes a task that ran over ${humanDuration(doneThresholdMs)}, or waits for you over ${humanDuration(inactivityThresholdMs)}.`,
-      'Run /sms-stop to end it.',
+      'Run /sms-notifier:sms-stop to end it.',
     ],
     { monitoring: true, description, phone: auth.phone, started_at: startedAt },
   )

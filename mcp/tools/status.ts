@@ -19,7 +19,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
     lines.push(pairing.message)
     data.paired = false
   }
-  if (ctx.login.pending) lines.push('Pairing in progress: run /sms-pair <code> with the code from the text.')
+  if (ctx.login.pending) lines.push('Pairing in progress: run /sms-notifier:sms-pair <code> with the code from the text.')
 
   const session = ctx.monitor.current()
   if (session) {
@@ -27,7 +27,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
     lines.push(`Monitoring "${session.description}" since ${humanTime(session.started_at)}: ${session.texts_sent} text${session.texts_sent === 1 ? '' : 's'} sent, ${last}.`)
     data.monitoring = { description: session.description, since: session.started_at, texts_sent: session.texts_sent, last_event: session.last_event, waiting_since: session.clock.waiting?.since ?? null }
   } else {
-    lines.push('Not monitoring this session. Run /sms-start "<what this session is doing>".')
+    lines.push('Not monitoring this session. Run /sms-notifier:sms-start "<what this session is doing>".')
     data.monitoring = null
   }
 

@@ -79,14 +79,14 @@ export function createAccessTokens(deps: { sql: Sql; secret: string; clock: Cloc
           requiredClaims: ['sub', 'jti', 'exp'],
         }))
       } catch (e) {
-        if (e instanceof joseErrors.JWTExpired) throw new ApiError(401, 'token_expired', 'Your pairing has expired. Pair again with /sms-setup.')
-        throw new ApiError(401, 'unauthorized', 'The access token is not valid. Pair again with /sms-setup.')
+        if (e instanceof joseErrors.JWTExpired) throw new ApiError(401, 'token_expired', 'Your pairing has expired. Pair again with /sms-notifier:sms-setup.')
+        throw new ApiError(401, 'unauthorized', 'The access token is not valid. Pair again with /sms-notifier:sms-setup.')
       }
       const [row] = await sql<{ id: string; phone_e164: string; phone_masked: string; revoked_at: Date | null; expires_at: Date }[]>`
         select u.id, u.phone_e164, u.phone_masked, t.revoked_at, t.expires_at
         from access_tokens t join users u on u.id = t.user_id
         where t.jti = ${payload.jti!} and t.user_id = ${payload.sub!}`
-      if (!row || row.revoked_at) throw new ApiError(401, 'unauthorized', 'This access token has been revoked. Pair again with /sms-setup.')
+      if (!row || row.revoked_at) throw new ApiError(401, 'unauthorized', 'This access token has been revoked. Pair again with /sms-notifier:sms-setup.')
       return { id: row.id, phoneE164: row.phone_e164, phoneMasked: row.phone_masked, jti: payload.jti!, expiresAt: row.expires_at }
     },
 
@@ -106,7 +106,7 @@ export function requireAccessToken(tokens: AccessTokens): RequestHandler {
   return async (req, _res, next) => {
     try {
       const token = bearerToken(req.headers.authorization)
-      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-setup first.')
+      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-notifier:sms-setup first.')
       req.user = await tokens.verify(token)
       next()
     } catch (e) {

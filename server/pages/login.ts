@@ -87,6 +87,6 @@ export function badLoginLinkPage(error: { code: string; message: string }): stri
     'This link cannot be used',
     `<h1>This pairing link cannot be used</h1>
 <div class="error" role="alert" data-error="${escapeHtml(error.code)}"><p>${escapeHtml(error.message)}</p></div>
-<p>Pairing links come from the claude-sms-notifier plugin on your own computer. In Claude Code, run <code>/sms-setup</code> to open a new one.</p>`,
+<p>Pairing links come from the claude-sms-notifier plugin on your own computer. In Claude Code, run <code>/sms-notifier:sms-setup</code> to open a new one.</p>`,
   )
 }

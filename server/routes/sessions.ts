@@ -42,7 +42,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         res.json({ session_token: token, monitoring_id: session.id })
       } catch (e) {
         if (!(e instanceof SessionConflict)) throw e
-        throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
+        throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-notifier:sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
       }
     })
     .all(methodNotAllowed(['POST']))

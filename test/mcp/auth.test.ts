@@ -50,7 +50,7 @@ describe('the pairing on this computer', () => {
     await expect(api.startSession(server.url, fresh.auth.access_token, { claude_session_id: 'refreshed', description: 'after refresh' })).resolves.toMatchObject({ monitoring_id: expect.any(String) })
   })
 
-  it('ends in "Your pairing expired. Run /sms-setup." when the server refuses the token', async () => {
+  it('ends in "Your pairing expired. Run /sms-notifier:sms-setup." when the server refuses the token', async () => {
     const { auth, accessToken, api, paths } = await pairing(20 * HOUR)
     await api.logout(server.url, accessToken)
     expect(await auth.fresh()).toEqual({ ok: false, message: PAIRING_EXPIRED })

@@ -29,7 +29,7 @@ ${
   <thead><tr><th>Session</th><th>Status</th><th>Project</th><th>Host</th><th>Started</th><th>Last heartbeat</th><th class="num">Texts</th></tr></thead>
   <tbody>${rows}</tbody>
 </table>`
-    : html`<div class="card empty">No monitored sessions yet. In Claude Code, run <code>/sms-start</code> to watch a session.</div>`
+    : html`<div class="card empty">No monitored sessions yet. In Claude Code, run <code>/sms-notifier:sms-start</code> to watch a session.</div>`
 }
 </div>`
 }
