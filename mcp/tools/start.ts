@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DESCRIPTION_MAX_LENGTH } from '../../contract/api.js'
 import { ServerRejected } from '../api.js'
 import { answer, humanDuration, refusal, serverTrouble, type ToolAnswer } from './answer.js'
 import type { ToolContext } from './context.js'
@@ -6,7 +7,8 @@ import type { ToolContext } from './context.js'
 export const name = 'sms_start'
 export const description = 'Start SMS alerts for this Claude session: errors, long tasks done, or waiting for the user.'
 export const inputSchema = {
-  description: z.string().max(1000).describe('What this session is doing; shown in the texts'),
+  // Longer input is let through here so that the handler can answer it in words.
+  description: z.string().max(5 * DESCRIPTION_MAX_LENGTH).describe(`What this session is doing, at most ${DESCRIPTION_MAX_LENGTH} characters; shown in the texts`),
 }
 
 export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-notifier:sms-stop first.'
@@ -14,7 +16,9 @@ export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-notifier
 export async function handler(ctx: ToolContext, args: { description: string }): Promise<ToolAnswer> {
   const description = args.description.trim().replace(/\s+/g, ' ')
   if (!description) return refusal(['Say what this session is doing, e.g. /sms-notifier:sms-start "refactor the billing module".'], { error: 'invalid_description' })
-  if (description.length > 200) return refusal([`That description is ${description.length} characters; keep it under 200 so it fits in a text.`], { error: 'invalid_description' })
+  if (description.length > DESCRIPTION_MAX_LENGTH) {
+    return refusal([`That description is ${description.length} characters; texts quote at most ${DESCRIPTION_MAX_LENGTH}. Say it in fewer words.`], { error: 'invalid_description' })
+  }
   if (ctx.config.problems.length) return refusal(['Fix these settings and restart Claude Code:', ...ctx.config.problems], { error: 'config' })
   if (!ctx.config.authUrl) return refusal([ctx.config.authUrlProblem ?? 'CLAUDE_SMS_AUTH_URL is not set.'], { error: 'config' })
   const current = ctx.monitor.current()
