@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { BRAND_HTML, BRAND_TEXT, FAVICON_DATA_URL, STANDALONE_PAGE_CSS } from '../contract/page-look.js'
 import type { Logger } from './log.js'
 
 /**
@@ -20,10 +21,13 @@ export interface LoginCallback {
   close(): void
 }
 
+/** The page the browser lands on, in the dashboard's look (contract/page-look.ts); it loads nothing. */
 const page = (title: string, text: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
-  `<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head>` +
-  `<body><h1>${title}</h1><p>${text}</p></body></html>`
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+  `<meta name="referrer" content="no-referrer"><title>${title} · ${BRAND_TEXT}</title><link rel="icon" href="${FAVICON_DATA_URL}">` +
+  `<style>${STANDALONE_PAGE_CSS}</style></head><body>` +
+  `<header class="top"><div class="top-inner"><span class="brand">${BRAND_HTML}</span></div></header>` +
+  `<main><section class="card narrow"><h1>${title}</h1><p>${text}</p></section></main></body></html>`
 
 export async function startLoginCallback(opts: { state: string; ttlMs: number; log: Logger }): Promise<LoginCallback> {
   let received: { temp_token: string; phone: string } | undefined

@@ -25,7 +25,8 @@ select
   s.started_at,
   s.stopped_at as ended_at,                  -- null while the session is monitored (or stale)
   s.stop_reason,
-  s.last_heartbeat_at,
+  -- null until the first heartbeat: starting a session sets last_heartbeat_at to its creation time
+  nullif(s.last_heartbeat_at, s.created_at) as last_heartbeat_at,
   -- counted as the stop answer's session_summary.sms_sent counts (server/monitoring/sessions.ts)
   (select count(*) from session_events e left join sms_messages m on m.id = e.sms_id
     where e.session_id = s.id and e.sms_id is not null and m.status <> 'failed')::integer as sms_sent_count,

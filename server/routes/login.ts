@@ -98,7 +98,7 @@ function sendPage(res: Response, status: number, html: string, callbackUri?: str
   res.setHeader('Referrer-Policy', 'no-referrer')
   res.setHeader(
     'Content-Security-Policy',
-    `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'${callbackOrigin ? ` ${callbackOrigin}` : ''}`,
+    `default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'${callbackOrigin ? ` ${callbackOrigin}` : ''}`,
   )
   res.send(html)
 }
