@@ -107,9 +107,12 @@ export const LogoutResponse = z.object({
 
 // ---- monitoring sessions ------------------------------------------------------------------------------
 
+/** The longest session description, in characters (UTF-16 units, as both sides count): it is quoted in every text. */
+export const DESCRIPTION_MAX_LENGTH = 200
+
 export const StartSessionRequest = z.object({
   claude_session_id: z.string().min(1).max(200),
-  description: z.string().trim().min(1).max(200),
+  description: z.string().trim().min(1).max(DESCRIPTION_MAX_LENGTH, `at most ${DESCRIPTION_MAX_LENGTH} characters`),
   hostname: z.string().max(255).optional(),
   started_at: Timestamp.optional(),
   project: z.string().max(255).optional(),

@@ -4,9 +4,9 @@ import { ServerRejected, ServerUnreachable, type Api } from './api.js'
 import type { Logger } from './log.js'
 import { AuthFile, readJson, removeFile, writeJsonAtomic, type StorePaths } from './store.js'
 
-export const PAIRING_EXPIRED = 'Your pairing expired. Run /sms-setup.'
-export const PAIRING_ENDED = 'Your pairing reached the end of its lifetime (the server ends every pairing after a fixed number of days). Run /sms-setup to pair again.'
-export const NOT_PAIRED = 'Not paired yet. Run /sms-setup first.'
+export const PAIRING_EXPIRED = 'Your pairing expired. Run /sms-notifier:sms-setup.'
+export const PAIRING_ENDED = 'Your pairing reached the end of its lifetime (the server ends every pairing after a fixed number of days). Run /sms-notifier:sms-setup to pair again.'
+export const NOT_PAIRED = 'Not paired yet. Run /sms-notifier:sms-setup first.'
 
 export type AuthCheck = { ok: true; auth: AuthFile } | { ok: false; message: string }
 
@@ -66,7 +66,7 @@ export function createAuth(deps: { paths: StorePaths; api: Api; log: Logger; now
     const auth = await load()
     if (!auth) return { ok: false, message: NOT_PAIRED }
     if (deps.authUrl && auth.server_url !== deps.authUrl) {
-      return { ok: false, message: `Paired with ${auth.server_url}, but CLAUDE_SMS_AUTH_URL is now ${deps.authUrl}. Run /sms-setup to pair with it.` }
+      return { ok: false, message: `Paired with ${auth.server_url}, but CLAUDE_SMS_AUTH_URL is now ${deps.authUrl}. Run /sms-notifier:sms-setup to pair with it.` }
     }
     const expiresAt = Date.parse(auth.expires_at)
     const left = expiresAt - now().getTime()

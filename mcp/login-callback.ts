@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CONSOLE_MODE_CODE_HINT } from '../contract/api.js'
+import { BRAND_HTML, BRAND_TEXT, FAVICON_DATA_URL, STANDALONE_PAGE_CSS } from '../contract/page-look.js'
 import type { Logger } from './log.js'
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -30,10 +31,13 @@ export interface LoginCallback {
   close(): void
 }
 
+/** The page the browser lands on, in the dashboard's look (contract/page-look.ts); it loads nothing. */
 const page = (title: string, text: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
-  `<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head>` +
-  `<body><h1>${title}</h1><p>${text}</p></body></html>`
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+  `<meta name="referrer" content="no-referrer"><title>${title} · ${BRAND_TEXT}</title><link rel="icon" href="${FAVICON_DATA_URL}">` +
+  `<style>${STANDALONE_PAGE_CSS}</style></head><body>` +
+  `<header class="top"><div class="top-inner"><span class="brand">${BRAND_HTML}</span></div></header>` +
+  `<main><section class="card narrow"><h1>${title}</h1><p>${text}</p></section></main></body></html>`
 
 export async function startLoginCallback(opts: { state: string; ttlMs: number; log: Logger }): Promise<LoginCallback> {
   let received: CallbackResult | undefined
@@ -50,13 +54,13 @@ export async function startLoginCallback(opts: { state: string; ttlMs: number; l
     const tempToken = url.searchParams.get('temp_token')
     if (req.method !== 'GET' || url.pathname !== '/callback' || received || state !== opts.state || !tempToken) {
       res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
-      res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-setup again.'))
+      res.end(page('Not this one', 'This pairing link is not the one Claude Code is waiting for. Run /sms-notifier:sms-setup again.'))
       return
     }
     received = { temp_token: tempToken, phone: url.searchParams.get('phone') ?? '', ...(url.searchParams.get('sms') === 'console' ? { sms: 'console' } : {}) }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
     const where = received.sms === 'console' ? `${escapeHtml(CONSOLE_MODE_CODE_HINT)}` : 'A 6-digit code is on its way by text.'
-    res.end(page('Check your phone', `${where} Back in Claude Code, run <code>/sms-pair &lt;code&gt;</code>. You can close this tab.`))
+    res.end(page('Check your phone', `${where} Back in Claude Code, run <code>/sms-notifier:sms-pair &lt;code&gt;</code>. You can close this tab.`))
     opts.log.info('pairing callback received')
     close()
   })

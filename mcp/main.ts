@@ -105,7 +105,7 @@ const ctx: ToolContext = {
   async openUrl(url) {
     if (!config.openBrowser || config.remoteShell || !hasDisplay) return false
     try {
-      // Loaded on first use: most sessions never open a browser (only /sms-setup does).
+      // Loaded on first use: most sessions never open a browser (only /sms-notifier:sms-setup does).
       const { default: open } = await import('open')
       await open(url)
       return true

@@ -100,7 +100,7 @@ export function createMonitor(deps: MonitorDeps) {
     } catch (error) {
       if (error instanceof ServerRejected && (error.status === 401 || error.status === 404) && active === session) {
         deps.log.warn({ status: error.status, code: error.code }, 'the server no longer accepts this monitoring session')
-        notices.push(`Monitoring of "${session.description}" ended: the server no longer accepts this session (pairing expired or logged out). Run /sms-setup if needed, then /sms-start.`)
+        notices.push(`Monitoring of "${session.description}" ended: the server no longer accepts this session (pairing expired or logged out). Run /sms-notifier:sms-setup if needed, then /sms-notifier:sms-start.`)
         await serially(() => forget())
       } else {
         deps.log.info({ err: error }, 'heartbeat failed; will try again')

@@ -3,7 +3,8 @@
 // `npm ci --ignore-scripts`, so nothing is built there (DESIGN §2). CI rebuilds it and fails when the
 // committed file differs (`git diff --exit-code dist/mcp`), so the output must be deterministic.
 import { build } from 'esbuild'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -22,6 +23,32 @@ const zodEnglishOnly = {
   },
 }
 
+// npm and bun lay out the same dependency tree differently: npm hoists ajv 8 (the MCP SDK's) to the top,
+// bun keeps a copy under each dependent (@modelcontextprotocol/sdk and ajv-formats), which bundled ajv
+// twice and made the bundle depend on the package manager. Every copy of one package at one version is
+// the same code, so each name@version is read from one place, whichever copy is resolved first.
+const onePerVersion = {
+  name: 'one-copy-per-package-version',
+  setup(b) {
+    const chosenRoot = new Map() // name@version -> package directory
+    const marker = `${sep}node_modules${sep}`
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData?.onePerVersion || args.path.startsWith('node:')) return undefined
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { onePerVersion: true } })
+      if (resolved.errors.length > 0 || resolved.external || !resolved.path.includes(marker)) return resolved
+      const at = resolved.path.lastIndexOf(marker) + marker.length
+      const segments = resolved.path.slice(at).split(sep)
+      const root = resolved.path.slice(0, at) + segments.slice(0, segments[0].startsWith('@') ? 2 : 1).join(sep)
+      const { name, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+      const key = `${name}@${version}`
+      if (!chosenRoot.has(key)) chosenRoot.set(key, root)
+      const chosen = chosenRoot.get(key)
+      // Unchanged: let esbuild resolve it itself, which keeps what it knows of the module's format.
+      return chosen === root ? undefined : { ...resolved, path: chosen + resolved.path.slice(root.length) }
+    })
+  },
+}
+
 await build({
   absWorkingDir: root,
   entryPoints: ['mcp/main.ts'],
@@ -35,7 +62,7 @@ await build({
   minify: true,
   sourcemap: false,
   logLevel: 'warning',
-  plugins: [zodEnglishOnly],
+  plugins: [onePerVersion, zodEnglishOnly],
   // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 })

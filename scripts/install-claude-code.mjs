@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
-const CLAUDE_CODE_VERSION = '2.1.331'
+const CLAUDE_CODE_VERSION = '2.1.332'
 const root = resolve(import.meta.dirname, '..')
 const cacheDir = join(root, '.cache')
 const target = join(cacheDir, 'claude-code')

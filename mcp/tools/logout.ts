@@ -38,6 +38,6 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   ctx.login.pending = undefined
   const lines = auth ? [`Logged out: this computer no longer texts ${auth.phone}.`] : ['Not paired; local state cleared.']
   if (note) lines.push(note)
-  lines.push('Run /sms-setup to pair again.')
+  lines.push('Run /sms-notifier:sms-setup to pair again.')
   return answer(lines, { paired: false, server_told: serverTold })
 }

@@ -22,7 +22,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
   if (phone) {
     const digits = phone.replace(/[\s().-]/g, '')
     if (!/^\+[1-9]\d{6,14}$/.test(digits)) {
-      return refusal([`"${phone}" doesn't look like a phone number in international format.`, 'Try again with the country code, e.g. /sms-setup +14155550123'], { error: 'invalid_phone' })
+      return refusal([`"${phone}" doesn't look like a phone number in international format.`, 'Try again with the country code, e.g. /sms-notifier:sms-setup +14155550123'], { error: 'invalid_phone' })
     }
     return remote(ctx, server, digits)
   }
@@ -31,7 +31,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
     return answer(
       [
         "You're connected over SSH, so no browser opens here.",
-        'Run /sms-setup with your phone number, e.g. /sms-setup +14155550123: the code comes by text.',
+        'Run /sms-notifier:sms-setup with your phone number, e.g. /sms-notifier:sms-setup +14155550123: the code comes by text.',
       ],
       { next: 'sms_setup with phone' },
     )
@@ -47,7 +47,7 @@ export async function handler(ctx: ToolContext, args: { phone?: string }): Promi
     [
       opened ? 'Opened the pairing page in your browser. If it did not open, visit:' : 'Open this page in your browser:',
       url,
-      'Enter your phone number there; a 6-digit code comes by text. Then run /sms-pair <code>.',
+      'Enter your phone number there; a 6-digit code comes by text. Then run /sms-notifier:sms-pair <code>.',
     ],
     { mode: 'browser', url, browser_opened: opened, next: 'sms_pair' },
   )
@@ -62,8 +62,8 @@ async function remote(ctx: ToolContext, server: string, phone: string): Promise<
     const minutes = Math.round(login.expires_in / 60)
     const lines =
       login.sms === 'console'
-        ? [`A code for ${login.phone} is ready. ${CONSOLE_MODE_CODE_HINT}`, `Then run /sms-pair <code> (within ${minutes} minutes).`]
-        : [`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-pair <code> (within ${minutes} minutes).`]
+        ? [`A code for ${login.phone} is ready. ${CONSOLE_MODE_CODE_HINT}`, `Then run /sms-notifier:sms-pair <code> (within ${minutes} minutes).`]
+        : [`Code sent by text to ${login.phone}.`, `Check your phone, then run /sms-notifier:sms-pair <code> (within ${minutes} minutes).`]
     return answer(lines, {
       mode: 'remote',
       phone: login.phone,

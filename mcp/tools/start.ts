@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DESCRIPTION_MAX_LENGTH } from '../../contract/api.js'
 import { ServerRejected } from '../api.js'
 import { PAIRING_EXPIRED } from '../auth.js'
 import { answer, humanDuration, refusal, serverTrouble, type ToolAnswer } from './answer.js'
@@ -7,14 +8,15 @@ import type { ToolContext } from './context.js'
 export const name = 'sms_start'
 export const description = 'Start SMS alerts for this Claude session: errors, long tasks done, or waiting for the user.'
 export const inputSchema = {
-  description: z.string().max(1000).describe('What this session is doing; shown in the texts'),
+  // Longer input is let through here so that the handler can answer it in words.
+  description: z.string().max(5 * DESCRIPTION_MAX_LENGTH).describe(`What this session is doing, at most ${DESCRIPTION_MAX_LENGTH} characters; shown in the texts`),
   approvals: z
     .boolean()
     .optional()
-    .describe("Let the person allow or deny Claude's permission requests, and answer its questions, by replying to a text. Off unless the person asked for it (e.g. /sms-start --approvals)."),
+    .describe("Let the person allow or deny Claude's permission requests, and answer its questions, by replying to a text. Off unless the person asked for it (e.g. /sms-notifier:sms-start --approvals)."),
 }
 
-export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-stop first.'
+export const ALREADY_MONITORING = 'Session already monitoring. Use /sms-notifier:sms-stop first.'
 
 /** Why approvals by text are off although they were asked for, from the start answer. */
 function approvalsOffReason(answered: boolean | undefined): string {
@@ -25,8 +27,10 @@ function approvalsOffReason(answered: boolean | undefined): string {
 
 export async function handler(ctx: ToolContext, args: { description: string; approvals?: boolean }): Promise<ToolAnswer> {
   const description = args.description.trim().replace(/\s+/g, ' ')
-  if (!description) return refusal(['Say what this session is doing, e.g. /sms-start "refactor the billing module".'], { error: 'invalid_description' })
-  if (description.length > 200) return refusal([`That description is ${description.length} characters; keep it under 200 so it fits in a text.`], { error: 'invalid_description' })
+  if (!description) return refusal(['Say what this session is doing, e.g. /sms-notifier:sms-start "refactor the billing module".'], { error: 'invalid_description' })
+  if (description.length > DESCRIPTION_MAX_LENGTH) {
+    return refusal([`That description is ${description.length} characters; texts quote at most ${DESCRIPTION_MAX_LENGTH}. Say it in fewer words.`], { error: 'invalid_description' })
+  }
   if (ctx.config.problems.length) return refusal(['Fix these settings and restart Claude Code:', ...ctx.config.problems], { error: 'config' })
   if (!ctx.config.authUrl) return refusal([ctx.config.authUrlProblem ?? 'CLAUDE_SMS_AUTH_URL is not set.'], { error: 'config' })
   const current = ctx.monitor.current()
@@ -90,7 +94,7 @@ export async function handler(ctx: ToolContext, args: { description: string; app
     [
       `Monitoring "${description}". Texts go to ${auth.phone} when Claude hits an error, finishes a task that ran over ${humanDuration(doneThresholdMs)}, or waits for you over ${humanDuration(inactivityThresholdMs)}.`,
       approvalLine(approvals, approvalsOff, inactivityThresholdMs),
-      'Run /sms-stop to end it.',
+      'Run /sms-notifier:sms-stop to end it.',
     ],
     { monitoring: true, description, phone: auth.phone, started_at: startedAt, approvals, ...(approvalsOff ? { approvals_off_reason: approvalsOff } : {}) },
   )

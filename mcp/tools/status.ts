@@ -16,7 +16,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   if (pairing.ok) {
     lines.push(`Paired with ${pairing.auth.phone} via ${pairing.auth.server_url}, until ${humanTime(pairing.auth.expires_at)}.`)
     // The token is renewed while in use, but the pairing itself has a fixed end (the server's TOKEN_FAMILY_MAX_DAYS).
-    if (pairing.auth.pairing_expires_at) lines.push(`The pairing ends ${humanTime(pairing.auth.pairing_expires_at)}; then run /sms-setup to pair again.`)
+    if (pairing.auth.pairing_expires_at) lines.push(`The pairing ends ${humanTime(pairing.auth.pairing_expires_at)}; then run /sms-notifier:sms-setup to pair again.`)
     Object.assign(data, {
       paired: true,
       phone: pairing.auth.phone,
@@ -28,7 +28,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
     lines.push(pairing.message)
     data.paired = false
   }
-  if (ctx.login.pending) lines.push('Pairing in progress: run /sms-pair <code> with the code from the text.')
+  if (ctx.login.pending) lines.push('Pairing in progress: run /sms-notifier:sms-pair <code> with the code from the text.')
 
   const session = ctx.monitor.current()
   if (session) {
@@ -48,7 +48,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
       open_permission_requests: waitingApprovals,
     }
   } else {
-    lines.push('Not monitoring this session. Run /sms-start "<what this session is doing>".')
+    lines.push('Not monitoring this session. Run /sms-notifier:sms-start "<what this session is doing>".')
     data.monitoring = null
   }
 

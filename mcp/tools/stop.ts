@@ -11,7 +11,7 @@ const REPORT_DEADLINE_MS = 5_000
 
 export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
   const ended = await ctx.monitor.stop('user_stopped')
-  if (!ended) return answer(['Not monitoring this session. Start with /sms-start "<what this session is doing>".'], { monitoring: false })
+  if (!ended) return answer(['Not monitoring this session. Start with /sms-notifier:sms-start "<what this session is doing>".'], { monitoring: false })
   const { session, stop } = ended
   await ctx.outbox.flush({ force: true, deadlineMs: REPORT_DEADLINE_MS })
   const delivery = ctx.outbox.outcomeOf(stop.id)
@@ -21,7 +21,7 @@ export async function handler(ctx: ToolContext): Promise<ToolAnswer> {
     return answer(
       [
         `Stopped monitoring "${session.description}" after ${humanDuration(s.duration_seconds * 1000)}: ${s.sms_sent} text${s.sms_sent === 1 ? '' : 's'} sent, ${s.errors_encountered} error${s.errors_encountered === 1 ? '' : 's'} seen.`,
-        'Run /sms-start "<description>" to monitor again.',
+        'Run /sms-notifier:sms-start "<description>" to monitor again.',
       ],
       { monitoring: false, stopped: true, summary: s },
     )

@@ -67,7 +67,7 @@ type TokenCheck =
   | { ok: true; user: AuthenticatedUser; familyExpiresAt: Date }
   | { ok: false; error: ApiError; superseded?: { familyId: string } }
 
-const PAIR_AGAIN = 'Pair again with /sms-setup.'
+const PAIR_AGAIN = 'Pair again with /sms-notifier:sms-setup.'
 
 /**
  * HS256 JWTs (jose) with issuer and audience pinned. Each jti has a row whose revocation, stored expiry,
@@ -221,7 +221,7 @@ export function requireAccessToken(tokens: AccessTokens): RequestHandler {
   return async (req, _res, next) => {
     try {
       const token = bearerToken(req.headers.authorization)
-      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-setup first.')
+      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-notifier:sms-setup first.')
       req.user = await tokens.verify(token)
       next()
     } catch (e) {

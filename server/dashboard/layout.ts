@@ -1,3 +1,4 @@
+import { BRAND_HTML, FAVICON_DATA_URL } from '../../contract/page-look.js'
 import { html, trusted, type Html } from './html.js'
 
 export type NavItem = 'sessions' | 'stats' | 'settings' | 'outbox'
@@ -85,11 +86,12 @@ export function page(opts: PageOptions): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${opts.title} · Claude SMS</title>
+<link rel="icon" href="${FAVICON_DATA_URL}">
 <link rel="stylesheet" href="/dashboard/static/style.css">
 </head>
 <body${opts.live ? html` data-live="off"${opts.live.monitoringId ? html` data-live-session="${opts.live.monitoringId}"` : ''}` : ''}>
 <header class="top"><div class="top-inner">
-  <a class="brand" href="/dashboard">Claude <span>SMS</span></a>
+  <a class="brand" href="/dashboard">${trusted(BRAND_HTML)}</a>
   ${nav}
 </div></header>
 <main>

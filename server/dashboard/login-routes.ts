@@ -34,7 +34,7 @@ export function loginRoutes(deps: { sql: Sql; clock: Clock; pepper: string; pair
     if (req.dashboard) return res.redirect(303, '/dashboard/sessions')
     if (req.query.again) sessions.clearPendingCode(res)
     const notice = req.query.ended ? 'That code has expired, was used, or was mistyped too often. Ask for a new one.' : req.query.signed_out === 'everywhere'
-        ? 'You are signed out everywhere: every computer paired with your number and every browser signed in to this dashboard. Pair again with /sms-setup to get texts.'
+        ? 'You are signed out everywhere: every computer paired with your number and every browser signed in to this dashboard. Pair again with /sms-notifier:sms-setup to get texts.'
         : req.query.signed_out
           ? 'You are signed out.'
           : undefined

@@ -9,7 +9,8 @@ export interface SessionListItem {
   hostname: string | null
   status: SessionStatus
   startedAt: Date
-  lastHeartbeatAt: Date
+  /** Null until the first heartbeat (or event) after the start: the start itself is not one. */
+  lastHeartbeatAt: Date | null
   endedAt: Date | null
   textsSent: number
   events: number
@@ -23,6 +24,7 @@ type ListRow = {
   status: string
   started_at: Date
   last_heartbeat_at: Date
+  created_at: Date
   last_activity_at: Date | null
   stopped_at: Date | null
   last_event_type: string | null
@@ -31,13 +33,18 @@ type ListRow = {
   events: number
 }
 
+// Starting a session sets last_heartbeat_at to the start (server/monitoring/sessions.ts startSession), so
+// a session whose last heartbeat is still its creation time has never sent one.
+const heartbeatSeen = (r: { last_heartbeat_at: Date; created_at: Date }): Date | null =>
+  r.last_heartbeat_at.getTime() > r.created_at.getTime() ? r.last_heartbeat_at : null
+
 // A text counts as sent once the provider took it (or the console transport logged it).
 const TEXT_WENT_OUT = `m.status not in ('failed', 'sending')`
 
 /** The user's monitoring sessions, newest first. */
 export async function listSessions(sql: Sql, userId: string, limit = 200): Promise<SessionListItem[]> {
   const rows = await sql<ListRow[]>`
-    select s.id, s.description, s.project, s.hostname, s.status, s.started_at, s.last_heartbeat_at, s.last_activity_at, s.stopped_at,
+    select s.id, s.description, s.project, s.hostname, s.status, s.started_at, s.last_heartbeat_at, s.created_at, s.last_activity_at, s.stopped_at,
            last.event_type as last_event_type, last.occurred_at as last_event_at,
            coalesce(counts.texts_sent, 0)::int as texts_sent, coalesce(counts.events, 0)::int as events
     from monitoring_sessions s
@@ -60,7 +67,7 @@ export async function listSessions(sql: Sql, userId: string, limit = 200): Promi
     hostname: r.hostname,
     status: sessionStatus({ status: r.status, lastEventType: r.last_event_type, lastEventAt: r.last_event_at, lastActivityAt: r.last_activity_at }),
     startedAt: r.started_at,
-    lastHeartbeatAt: r.last_heartbeat_at,
+    lastHeartbeatAt: heartbeatSeen(r),
     endedAt: r.stopped_at,
     textsSent: r.texts_sent,
     events: r.events,
@@ -195,7 +202,7 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
     hostname: session.hostname,
     status: sessionStatus({ status: session.status, lastEventType: last?.type ?? null, lastEventAt: last?.occurredAt ?? null, lastActivityAt: session.last_activity_at }),
     startedAt: session.started_at,
-    lastHeartbeatAt: session.last_heartbeat_at,
+    lastHeartbeatAt: heartbeatSeen(session),
     endedAt: session.stopped_at,
     staleAt: session.stale_at,
     stopReason: session.stop_reason,

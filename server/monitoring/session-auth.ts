@@ -20,10 +20,10 @@ declare global {
  */
 export async function authenticateSession(sql: Sql, authorization: string | undefined, monitoringId: unknown): Promise<MonitoringSession> {
   const token = bearerToken(authorization)
-  if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <session token>" header. Start monitoring with /sms-start.')
+  if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <session token>" header. Start monitoring with /sms-notifier:sms-start.')
   const session = await findSessionByToken(sql, token)
   if (!session || session.status === 'stopped') {
-    throw new ApiError(401, 'unauthorized', 'This session token is not valid (monitoring was stopped or you logged out). Start monitoring again with /sms-start.')
+    throw new ApiError(401, 'unauthorized', 'This session token is not valid (monitoring was stopped or you logged out). Start monitoring again with /sms-notifier:sms-start.')
   }
   if (session.id !== monitoringId) throw new ApiError(404, 'session_not_found', 'No monitoring session with this id for this token.')
   return session
@@ -54,5 +54,5 @@ export async function authenticateAndBeat(sql: Sql, req: { headers: { authorizat
   if (session) return session
   await authenticateSession(sql, req.headers.authorization, monitoringId)
   // The session was live a moment ago and has just been stopped.
-  throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-start.')
+  throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-notifier:sms-start.')
 }

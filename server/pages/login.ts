@@ -1,30 +1,25 @@
 /**
- * The pairing pages a person sees in the browser opened by /sms-setup: plain HTML, no JavaScript,
+ * The pairing pages a person sees in the browser opened by /sms-notifier:sms-setup: plain HTML, no JavaScript,
  * readable on a phone. Pure functions from what to show to a string; every value is escaped.
  */
+import { BRAND_HTML, BRAND_TEXT, FAVICON_DATA_URL, STANDALONE_PAGE_CSS } from '../../contract/page-look.js'
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => escapes[c]!)
 }
 
-const styles = `
-  :root { color-scheme: light dark; --accent: #0b5cad; }
-  @media (prefers-color-scheme: dark) { :root { --accent: #7ab8ff; } }
-  * { box-sizing: border-box; }
-  body { font: 1.125rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; padding: 1.25rem; }
-  main { max-width: 28rem; margin: 2rem auto; }
-  h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1rem; }
+// The dashboard's brand and palette (contract/page-look.ts), plus this page's form.
+const styles = `${STANDALONE_PAGE_CSS}
   label { display: block; font-weight: 600; margin-top: 1.25rem; }
-  .hint { margin: 0.25rem 0 0.5rem; font-size: 1rem; opacity: 0.85; }
-  input[type=tel] { width: 100%; font: inherit; font-size: 1.25rem; padding: 0.75rem; border: 2px solid currentColor; border-radius: 0.5rem; }
-  input[type=tel]:focus { outline: 3px solid var(--accent); outline-offset: 2px; }
-  button { margin-top: 1.25rem; width: 100%; min-height: 3rem; font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0; border-radius: 0.5rem; cursor: pointer; }
-  @media (prefers-color-scheme: dark) { button { color: #000; } }
-  button:focus-visible { outline: 3px solid currentColor; outline-offset: 3px; }
-  .error { border-left: 0.25rem solid #c62828; padding: 0.5rem 0.75rem; margin: 1rem 0; }
+  .hint { margin: 0.25rem 0 0.5rem; font-size: .875rem; color: var(--muted); }
+  input[type=tel] { width: 100%; font: inherit; font-size: 1.25rem; padding: 0.7rem; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--ink); }
+  input[type=tel]:focus { outline: 3px solid var(--accent); outline-offset: 1px; }
+  button { margin-top: 1.25rem; width: 100%; min-height: 3rem; font: inherit; font-weight: 600; color: var(--accent-ink); background: var(--accent); border: 0; border-radius: 8px; cursor: pointer; }
+  button:focus-visible { outline: 3px solid var(--ink); outline-offset: 3px; }
+  .error { border-left: 0.25rem solid #c62828; padding: 0.5rem 0.75rem; margin: 1rem 0; background: var(--bg); border-radius: 0 8px 8px 0; }
   .error p { margin: 0; }
-  .small { font-size: 0.95rem; opacity: 0.85; margin-top: 1.5rem; }
+  .small { font-size: .875rem; color: var(--muted); margin-top: 1.5rem; }
 `
 
 function layout(title: string, body: string): string {
@@ -35,12 +30,16 @@ function layout(title: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <meta name="robots" content="noindex">
-<title>${escapeHtml(title)} · claude-sms-notifier</title>
+<title>${escapeHtml(title)} · ${BRAND_TEXT}</title>
+<link rel="icon" href="${FAVICON_DATA_URL}">
 <style>${styles}</style>
 </head>
 <body>
+<header class="top"><div class="top-inner"><span class="brand">${BRAND_HTML}</span></div></header>
 <main>
+<section class="card narrow">
 ${body}
+</section>
 </main>
 </body>
 </html>
@@ -93,6 +92,6 @@ export function badLoginLinkPage(error: { code: string; message: string }): stri
     'This link cannot be used',
     `<h1>This pairing link cannot be used</h1>
 <div class="error" role="alert" data-error="${escapeHtml(error.code)}"><p>${escapeHtml(error.message)}</p></div>
-<p>Pairing links come from the claude-sms-notifier plugin on your own computer. In Claude Code, run <code>/sms-setup</code> to open a new one.</p>`,
+<p>Pairing links come from the claude-sms-notifier plugin on your own computer. In Claude Code, run <code>/sms-notifier:sms-setup</code> to open a new one.</p>`,
   )
 }

@@ -22,7 +22,7 @@ export interface ExchangeDeps {
   wrongCodesPerDay: number
 }
 
-const startAgain = 'Start pairing again with /sms-setup to get a new code.'
+const startAgain = 'Start pairing again with /sms-notifier:sms-setup to get a new code.'
 
 /**
  * Trades a temp token and the code texted for it for an access token. Each call uses one of the temp

@@ -32,7 +32,7 @@ export function authRouter(deps: { sql: Sql; clock: Clock; tokens: AccessTokens;
     .route('/auth/refresh')
     .post(async (req, res) => {
       const token = bearerToken(req.headers.authorization)
-      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-setup first.')
+      if (!token) throw new ApiError(401, 'unauthorized', 'Missing "Authorization: Bearer <token>" header. Pair with /sms-notifier:sms-setup first.')
       try {
         const { user, issued } = await deps.tokens.refresh(token)
         sendToken(res, issued, user.phoneMasked)

@@ -6,7 +6,7 @@ import { badLoginLinkPage, loginFormPage } from '../pages/login.js'
 import { callbackRedirect, loopbackCallback } from '../pairing/callback-uri.js'
 import { startPairing, type PairingDeps } from '../pairing/start-pairing.js'
 
-const CROSS_SITE_MESSAGE = 'This sign-in request came from another website, so no code was sent. Start pairing from Claude Code (/sms-setup) and use the page it opens.'
+const CROSS_SITE_MESSAGE = 'This sign-in request came from another website, so no code was sent. Start pairing from Claude Code (/sms-notifier:sms-setup) and use the page it opens.'
 const LOOPBACK_RULE = 'callback_uri must be a loopback address of this computer: http://127.0.0.1:<port>/... or http://localhost:<port>/...'
 
 /**
@@ -112,7 +112,7 @@ function sendPage(res: Response, status: number, html: string, callbackUri?: str
   res.setHeader('Referrer-Policy', 'same-origin')
   res.setHeader(
     'Content-Security-Policy',
-    `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'${callbackOrigin ? ` ${callbackOrigin}` : ''}`,
+    `default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'${callbackOrigin ? ` ${callbackOrigin}` : ''}`,
   )
   res.send(html)
 }

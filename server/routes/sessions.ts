@@ -55,13 +55,13 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
           throw new ApiError(
             429,
             'rate_limited',
-            `You already have ${e.live} monitored sessions running, the most this server allows (MAX_LIVE_SESSIONS_PER_USER). Stop the ones you no longer need (/sms-stop in their Claude sessions, or "Sign out everywhere" on the dashboard's settings page), then start again.`,
+            `You already have ${e.live} monitored sessions running, the most this server allows (MAX_LIVE_SESSIONS_PER_USER). Stop the ones you no longer need (/sms-notifier:sms-stop in their Claude sessions, or "Sign out everywhere" on the dashboard's settings page), then start again.`,
             { live_sessions: e.live, max_live_sessions: e.max },
             { 'Retry-After': '60' },
           )
         }
         if (!(e instanceof SessionConflict)) throw e
-        throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
+        throw new ApiError(409, 'conflict', 'This Claude session is already being monitored. Stop it first (/sms-notifier:sms-stop), then start again.', { monitoring_id: e.monitoringId ?? null })
       }
     })
     .all(methodNotAllowed(['POST']))

@@ -32,6 +32,7 @@ export interface TextInput {
 }
 
 const STOP_LINE = 'Reply STOP to disable'
+const SAYS_ONLY_WAITING = /^(claude( code)? )?(is )?(still )?waiting for (your |the user's |user )?input[.!…]*$/i
 const MAX_SEGMENTS: Record<Charset, number> = { unicode: 3, gsm7: 1 }
 const EMOJI: Record<AlertType, string> = { error: '⚠️', done: '✅', waiting: '⏳', went_dark: '📴' }
 
@@ -68,13 +69,13 @@ export function formatText(input: TextInput): string {
       const idle = `Waiting for input (${Math.max(1, Math.round(idleMs / 60_000))} min idle)`
       // A permission prompt: what Claude wants to do says more than "Claude needs your permission".
       const wants = permissionOf(details)
-      const question = wants ? whatClaudeWants(wants.tool, wants.summary) : typeof details.message === 'string' ? questionOf(details.message) : ''
+      const question = wants ? whatClaudeWants(wants.tool, wants.summary) : typeof details.message === 'string' && !SAYS_ONLY_WAITING.test(details.message.trim()) ? questionOf(details.message) : ''
       detail.value = cut(clean(question), 140, ellipsis)
       second = (d) => (d ? `${idle}\n${input.charset === 'gsm7' ? '' : '💬 '}${d}` : idle)
       break
     }
     case 'went_dark':
-      second = () => `Went dark: no heartbeat for ${duration(input.silentForMs ?? 0)}`
+      second = () => `Went dark: no heartbeat for ${humanDuration(input.silentForMs ?? 0)}`
       break
   }
   let heldLine = input.held ? formatHeld(input.held, input.type, input.now) : ''
@@ -154,11 +155,24 @@ export function clockTime(at: Date, now: Date): string {
   return `${day} ${hhmm} UTC`
 }
 
-function duration(ms: number): string {
-  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`
-  const minutes = Math.floor(ms / 60_000)
-  if (minutes < 120) return `${minutes} min`
-  return `${Math.floor(minutes / 60)} h`
+/**
+ * How long, as a person says it: "45 s", "8 min", "1 h 25 min" (to 5 minutes), "5 h", "3 days". Each unit
+ * is rounded to the nearest, so 59.6 s reads "1 min" and 3 h 50 min reads "4 h", never "119 min".
+ */
+export function humanDuration(ms: number): string {
+  const seconds = Math.round(Math.max(0, ms) / 1000)
+  if (seconds < 60) return `${Math.max(1, seconds)} s`
+  const minutes = Math.round(ms / 60_000)
+  if (minutes < 60) return `${minutes} min`
+  if (minutes < 180) {
+    const fives = Math.round(minutes / 5) * 5
+    const h = Math.floor(fives / 60)
+    const m = fives % 60
+    return m ? `${h} h ${m} min` : `${h} h`
+  }
+  const hours = Math.round(minutes / 60)
+  if (hours < 48) return `${hours} h`
+  return `${Math.round(hours / 24)} days`
 }
 
 /**
@@ -186,13 +200,16 @@ export function questionOf(message: string): string {
   return text.slice(start < 0 ? 0 : start + 2, q + 1)
 }
 
-/** The project a text names: the basename of the event's cwd, else what the session was started with. */
+/**
+ * The project a text names, the same in every kind of text: the last part of the event's cwd, else of
+ * what the session was started with (the plugin sends a name; other clients may send a whole path).
+ */
 export function projectName(sessionProject: string | null | undefined, cwd: unknown): string | null {
-  if (typeof cwd === 'string' && cwd.trim()) {
-    const name = basename(cwd.trim().replace(/[\\/]+$/, '').replace(/\\/g, '/'))
-    if (name) return name
-  }
-  return sessionProject?.trim() || null
+  return lastPart(typeof cwd === 'string' ? cwd : '') ?? lastPart(sessionProject ?? '')
+}
+
+function lastPart(path: string): string | null {
+  return basename(path.trim().replace(/\\/g, '/').replace(/\/+$/, '')) || null
 }
 
 const length = (s: string) => Array.from(s).length

@@ -7,7 +7,7 @@ import { redactSecrets } from './redact.js'
 export const HELP_REPLY =
   'Claude SMS notifier: texts from your Claude Code sessions. Reply STATUS for sessions, PAUSE 2h (or 30m, 1d) to hold texts, RESUME to resume, STOP to opt out, START to opt back in. Y or N and a request tag (Y K7QX) answers Claude.'
 
-export const NOT_PAIRED_REPLY = 'This number is not paired with a Claude SMS notifier server. Run /sms-setup in Claude Code to pair it.'
+export const NOT_PAIRED_REPLY = 'This number is not paired with a Claude SMS notifier server. Run /sms-notifier:sms-setup in Claude Code to pair it.'
 
 export const BAD_PAUSE_REPLY = 'Could not read that pause. Examples: PAUSE 30m, PAUSE 2h, PAUSE 1d (up to 7 days). RESUME ends a pause.'
 

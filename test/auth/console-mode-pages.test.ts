@@ -60,7 +60,7 @@ describe('the plugin without a browser (over SSH), against a server without Twil
       const phone = testPhone()
       const setup = await p.call('sms_setup', { phone })
       expect(setup.text).toMatch(/without Twilio, so no text is sent: the code is printed on the server's terminal/)
-      expect(setup.text).toMatch(/\/sms-pair <code>/)
+      expect(setup.text).toMatch(/\/sms-notifier:sms-pair <code>/)
       const line = consoleServer.consoleTexts.findLast((l) => l.includes(`+1***${phone.slice(-4)}`))!
       const code = /code is (\d{6})/.exec(line)![1]!
       recordSecret('code', code)

@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLoginCallback } from '../../mcp/login-callback.js'
+import { createMcpLogger } from '../../mcp/log.js'
 import { manualClock } from '../../server/clock.js'
 import { DESKTOP_VIEWPORT, launchBrowser, PHONE_VIEWPORT, SCREENSHOT_DIR, type TestBrowser } from '../support/browser.js'
 import { useTestDatabase } from '../support/db.js'
@@ -32,6 +34,26 @@ afterAll(async () => {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
 
+/**
+ * Everything a page would put in the browser's console as a problem: console errors (CSP violations
+ * included), uncaught exceptions, and failed or 4xx/5xx requests (a missing favicon among them).
+ */
+function watchConsole(page: Page): string[] {
+  const problems: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`)
+  })
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message} (${page.url()})`))
+  page.on('requestfailed', (r) => {
+    // Leaving a live page aborts its event stream: that is navigation, not a failure.
+    if (!r.url().endsWith('/dashboard/live')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`)
+  })
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`)
+  })
+  return problems
+}
+
 /** Signs in through the pages, reading the code from the text the Twilio endpoint received. */
 async function signIn(page: Page, phone: string) {
   await page.goto(`${server.url}/dashboard`)
@@ -51,12 +73,14 @@ describe('the dashboard in a real browser', () => {
   let context: BrowserContext
   let page: Page
   let session: MonitoredSession
+  let consoleProblems: string[] = []
 
   beforeAll(async () => {
     session = await monitoredSession(server, db.sql, { phone, description: 'Refactor the billing module', project: 'billing-api' })
     context = await browser.newContext(PHONE_VIEWPORT)
     page = await context.newPage()
     page.setDefaultTimeout(10_000)
+    consoleProblems = watchConsole(page)
   })
   afterAll(() => context?.close())
 
@@ -84,12 +108,15 @@ describe('the dashboard in a real browser', () => {
       description: 'Write the release notes',
     })
     await page.waitForSelector(`tr[data-session-id="${second.id}"]`)
+    // A session that has sent no heartbeat yet says so, rather than a time.
+    expect(await page.textContent(`tr[data-session-id="${second.id}"] td[data-label="Last heartbeat"]`)).toBe('none yet')
 
     // A heartbeat with activity after the question: the user answered, so the session is live again.
     clock.advance(60_000)
     const beat = await api(server.url, 'POST', `/sessions/${session.id}/heartbeat`, { token: session.token, body: { timestamp: clock.now().toISOString(), last_activity: clock.now().toISOString() } })
     expect(beat.status).toBe(200)
     await page.waitForSelector(`${row} [data-status="live"]`)
+    expect(await page.textContent(`${row} td[data-label="Last heartbeat"]`)).toBe('just now')
     expect(loads).toBe(0)
 
     await sendEvent(server, second, { event_type: 'error', details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! missing script: release' } })
@@ -110,6 +137,10 @@ describe('the dashboard in a real browser', () => {
     await sendEvent(server, session, { event_type: 'waiting', details: { message: 'Still there?' } })
     await page.waitForSelector('li[data-outcome="rate_limited"]')
     expect(await page.textContent('li[data-outcome="rate_limited"]')).toContain('held by the rate limit')
+    // At 390 px each fact of a text (status, "1 segment", its time) stays on one line.
+    const facts = await page.$$eval('.text-facts > *', (els) => els.map((el) => ({ text: el.textContent, lines: el.getClientRects().length, height: el.getBoundingClientRect().height, lineHeight: parseFloat(getComputedStyle(el).lineHeight) || 20 })))
+    expect(facts.some((f) => /^\d+ segments?$/.test(f.text ?? ''))).toBe(true)
+    for (const f of facts) expect(f.height, `"${f.text}" wraps`).toBeLessThan(f.lineHeight * 1.6)
     await shot(page, 'dashboard-session-phone')
     await page.setViewportSize(DESKTOP_VIEWPORT)
     await shot(page, 'dashboard-session-desktop')
@@ -157,6 +188,10 @@ describe('the dashboard in a real browser', () => {
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
   })
 
+  it('leaves nothing in the browser console on any page it showed', () => {
+    expect(consoleProblems).toEqual([])
+  })
+
   it('signs out: the cookie is dead afterwards, even replayed', async () => {
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'sms_dashboard')
     expect(cookie?.httpOnly).toBe(true)
@@ -168,5 +203,60 @@ describe('the dashboard in a real browser', () => {
     await context.addCookies([cookie!])
     await page.goto(`${server.url}/dashboard/sessions`)
     expect(new URL(page.url()).pathname).toBe('/dashboard/login')
+  })
+})
+
+describe('the pairing pages in a real browser', () => {
+  it("share the dashboard's brand and colours, fit a phone and a desktop, and leave the console clean", async () => {
+    const callback = await startLoginCallback({ state: 'state-look-1234', ttlMs: 60_000, log: createMcpLogger('silent') })
+    const context = await browser.newContext(PHONE_VIEWPORT)
+    try {
+      const page = await context.newPage()
+      page.setDefaultTimeout(10_000)
+      const problems = watchConsole(page)
+      const look = () =>
+        page.evaluate(() => {
+          const brand = document.querySelector('.brand')
+          const button = document.querySelector('button')
+          return {
+            brand: brand?.textContent,
+            brandAccent: brand?.querySelector('span') ? getComputedStyle(brand.querySelector('span')!).color : null,
+            button: button ? getComputedStyle(button).backgroundColor : null,
+            background: getComputedStyle(document.body).backgroundColor,
+            icon: document.querySelector('link[rel=icon]')?.getAttribute('href')?.slice(0, 18),
+            overflows: document.documentElement.scrollWidth > window.innerWidth,
+          }
+        })
+
+      await page.goto(`${server.url}/dashboard/login`)
+      const dashboard = await look()
+
+      const phone = testPhone()
+      await page.goto(`${server.url}/login?src=claude&callback_uri=${encodeURIComponent(callback.callbackUri)}&state=state-look-1234`)
+      const signIn = await look()
+      expect(signIn).toMatchObject({ brand: 'Claude SMS', brandAccent: dashboard.brandAccent, button: dashboard.button, background: dashboard.background, icon: 'data:image/svg+xml', overflows: false })
+      await shot(page, 'pairing-sign-in-phone')
+      await page.setViewportSize(DESKTOP_VIEWPORT)
+      await shot(page, 'pairing-sign-in-desktop')
+      await page.setViewportSize(PHONE_VIEWPORT)
+
+      // The real form: the server texts a code and sends the browser to the plugin's loopback page.
+      await page.fill('#phone', phone)
+      await page.click('button[type=submit]')
+      await page.waitForURL(`${callback.callbackUri}**`)
+      expect(await page.textContent('h1')).toBe('Check your phone')
+      expect(await page.textContent('main')).toContain('/sms-notifier:sms-pair <code>')
+      const loopback = await look()
+      expect(loopback).toMatchObject({ brand: 'Claude SMS', brandAccent: dashboard.brandAccent, background: dashboard.background, icon: 'data:image/svg+xml', overflows: false })
+      await shot(page, 'pairing-check-your-phone-phone')
+      await page.setViewportSize(DESKTOP_VIEWPORT)
+      await shot(page, 'pairing-check-your-phone-desktop')
+      codeTextedTo(twilio, phone)
+
+      expect(problems).toEqual([])
+    } finally {
+      callback.close()
+      await context.close()
+    }
   })
 })

@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { claudeCli, claudeHome } from '../support/claude-cli.js'
 import { useTestDatabase } from '../support/db.js'
-import { inOrder } from '../support/messages-api.js'
+import { inOrder, userText, type MessagesRequest } from '../support/messages-api.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
 import { explain, failingCommandScenario, FAILING_COMMAND, hookResponses, pairedPerson, quietSessionScenario, recordingNode, runSession } from './session.js'
@@ -68,6 +68,24 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { t
     expect(done).toContain('✅')
     expect(done).toContain('"Write the release notes"')
     expect(done).toContain('Completed successfully!')
+  })
+
+  // The plugin's answers and pages name its commands in full (/sms-notifier:sms-start) because the pinned
+  // Claude Code runs a plugin command only by that name; typed short, it is not a command at all.
+  it('runs a command typed as the answers name it, and not one typed without the plugin\'s name', async () => {
+    const home = claudeHome()
+    const seen: string[] = []
+    const script = (request: MessagesRequest) => {
+      seen.push(userText(request))
+      return 'ok'
+    }
+    const short = await runSession({ bin, home, server, node: recordingNode(), pluginDir: checkout, prompt: '/sms-status', allowedTools: [], script })
+    expect(short.code, explain(short)).toBe(0)
+    expect(seen.at(-1)).toMatch(/no command with that name[\s\S]*\/sms-notifier:sms-status/)
+    const full = await runSession({ bin, home, server, node: recordingNode(), pluginDir: checkout, prompt: '/sms-notifier:sms-status', allowedTools: [], script })
+    expect(full.code, explain(full)).toBe(0)
+    expect(seen.at(-1)).toContain('<command-name>/sms-notifier:sms-status</command-name>')
+    expect(seen.at(-1)).toContain('mcp__plugin_sms-notifier_sms__sms_status')
   })
 
   it('costs an unmonitored session nothing: a failing tool texts nothing and starts no node for hooks', async () => {

@@ -51,7 +51,7 @@ describe('the pairing on this computer', () => {
     await expect(api.startSession(server.url, fresh.auth.access_token, { claude_session_id: 'refreshed', description: 'after refresh' })).resolves.toMatchObject({ monitoring_id: expect.any(String) })
   })
 
-  it('ends in "Your pairing expired. Run /sms-setup." when the server refuses the token', async () => {
+  it('ends in "Your pairing expired. Run /sms-notifier:sms-setup." when the server refuses the token', async () => {
     const { auth, accessToken, api, paths } = await pairing(20 * HOUR)
     await api.logout(server.url, accessToken)
     expect(await auth.fresh()).toEqual({ ok: false, message: PAIRING_EXPIRED })
@@ -71,7 +71,7 @@ describe('the pairing on this computer', () => {
     const ended = new Date(Date.now() - 1_000).toISOString()
     const { auth, paths } = await pairing(40 * HOUR, { expires_at: ended, pairing_expires_at: ended })
     expect(await auth.fresh()).toEqual({ ok: false, message: PAIRING_ENDED })
-    expect(PAIRING_ENDED).toMatch(/Run \/sms-setup to pair again/)
+    expect(PAIRING_ENDED).toMatch(/Run \/sms-notifier:sms-setup to pair again/)
     expect(await readJson(paths.authFile, AuthFile)).toBeUndefined()
   })
 })

@@ -14,7 +14,7 @@ describe('the loopback pairing callback', () => {
     const waiting = cb.wait(5_000)
     const ok = await get(`${cb.callbackUri}?temp_token=tt_1&phone=%2B1***8912&state=state-abcdefgh`)
     expect(ok.status).toBe(200)
-    expect(await ok.text()).toContain('/sms-pair')
+    expect(await ok.text()).toContain('/sms-notifier:sms-pair')
     expect(await waiting).toEqual({ temp_token: 'tt_1', phone: '+1***8912' })
     await expect(get(`${cb.callbackUri}?temp_token=tt_2&state=state-abcdefgh`)).rejects.toThrow()
   })

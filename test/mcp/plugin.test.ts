@@ -50,7 +50,7 @@ const codeIn = (body: string) => /\b(\d{6})\b/.exec(body)?.[1] ?? ''
 async function pair(p: McpProcess, phone = testPhone()) {
   const textSent = nextTextTo(phone)
   const setup = await p.call('sms_setup', { phone })
-  expect(setup.text).toMatch(/Code sent by text to \+1\*\*\*\d{4}\.\nCheck your phone, then run \/sms-pair <code>/)
+  expect(setup.text).toMatch(/Code sent by text to \+1\*\*\*\d{4}\.\nCheck your phone, then run \/sms-notifier:sms-pair <code>/)
   const paired = await p.call('sms_pair', { code: codeIn(await textSent) })
   expect(paired.isError).toBe(false)
   return phone
@@ -65,7 +65,7 @@ describe('pairing a phone', () => {
     const setup = await p.call('sms_setup')
     const url = new URL(String(setup.structured.url))
     expect(setup.text).toContain(url.toString())
-    expect(setup.text).toMatch(/\/sms-pair <code>/)
+    expect(setup.text).toMatch(/\/sms-notifier:sms-pair <code>/)
     expect(url.origin + url.pathname).toBe(`${server.url}/login`)
     const callbackUri = url.searchParams.get('callback_uri')!
     expect(callbackUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/)
@@ -82,13 +82,13 @@ describe('pairing a phone', () => {
     })
     expect(posted.status).toBe(303)
     const back = await fetch(posted.headers.get('location')!)
-    expect(await back.text()).toContain('/sms-pair')
+    expect(await back.text()).toContain('/sms-notifier:sms-pair')
     const code = codeIn(await textSent)
 
     const wrong = await p.call('sms_pair', { code: code === '000000' ? '111111' : '000000' })
-    expect(wrong.text).toBe("That code isn't right. Check the text and run /sms-pair <code> again.")
+    expect(wrong.text).toBe("That code isn't right. Check the text and run /sms-notifier:sms-pair <code> again.")
     const paired = await p.call('sms_pair', { code })
-    expect(paired.text).toMatch(/^Paired with \+1\*\*\*\d{4} \(until .*\)[\s\S]*\/sms-start/)
+    expect(paired.text).toMatch(/^Paired with \+1\*\*\*\d{4} \(until .*\)[\s\S]*\/sms-notifier:sms-start/)
 
     const dir = join(dirs.config, 'claude-sms-notifier')
     const authFile = join(dir, 'auth.json')
@@ -101,7 +101,7 @@ describe('pairing a phone', () => {
     expect(status.text).toMatch(/Paired with \+1\*\*\*\d{4}/)
     // The token is renewed while in use; the pairing itself ends 30 days (TOKEN_FAMILY_MAX_DAYS) after it began.
     expect(Date.parse(String(status.structured.pairing_expires_at)) - Date.now()).toBeGreaterThan(29 * 24 * 3_600_000)
-    expect(status.text).toMatch(/The pairing ends \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; then run \/sms-setup to pair again\./)
+    expect(status.text).toMatch(/The pairing ends \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; then run \/sms-notifier:sms-setup to pair again\./)
   })
 })
 
@@ -120,7 +120,7 @@ describe('a monitored session', () => {
 
     const again = await p.call('sms_start', { description: 'something else' })
     expect(again.isError).toBe(true)
-    expect(again.text).toMatch(/^Session already monitoring\. Use \/sms-stop first\./)
+    expect(again.text).toMatch(/^Session already monitoring\. Use \/sms-notifier:sms-stop first\./)
 
     const text = nextTextTo(phone)
     const res = await p.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', tool_input: { command: 'npm test' }, error: 'Exit code 1\nnpm ERR! missing script: test', is_interrupt: false })
@@ -284,11 +284,11 @@ describe('when things break', () => {
     expect(out.text).toMatch(/^Logged out: this computer no longer texts \+1\*\*\*\d{4}\./)
     expect(existsSync(authFile)).toBe(false)
     expect(readdirSync(join(dirs.config, 'claude-sms-notifier'))).toEqual([])
-    expect((await p.call('sms_start', { description: 'docs' })).text).toBe('Not paired yet. Run /sms-setup first.')
+    expect((await p.call('sms_start', { description: 'docs' })).text).toBe('Not paired yet. Run /sms-notifier:sms-setup first.')
 
     // The old token comes back from a backup: the server refuses it, the plugin says what to do.
     writeFileSync(authFile, revokedAuth, { mode: 0o600 })
-    expect((await p.call('sms_start', { description: 'docs' })).text).toBe('Your pairing expired. Run /sms-setup.')
+    expect((await p.call('sms_start', { description: 'docs' })).text).toBe('Your pairing expired. Run /sms-notifier:sms-setup.')
     expect(existsSync(authFile)).toBe(false)
   })
 

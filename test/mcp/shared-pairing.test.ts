@@ -121,7 +121,7 @@ describe('one person, two Claude Code sessions, one auth.json', () => {
       const res = await fetch(`${server.url}/auth/refresh`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) })
       expect(res.status).toBe(401)
     }
-    expect((await first.call('sms_status')).text).toContain('Not paired yet. Run /sms-setup first.')
+    expect((await first.call('sms_status')).text).toContain('Not paired yet. Run /sms-notifier:sms-setup first.')
   })
 
   it('a session beyond the person\'s limit of running sessions is told to stop some, not to wait a minute', async () => {
@@ -132,7 +132,7 @@ describe('one person, two Claude Code sessions, one auth.json', () => {
     for (const s of sessions.slice(0, 2)) expect((await s.call('sms_start', { description: 'Long refactor' })).isError).toBe(false)
     const refused = await sessions[2]!.call('sms_start', { description: 'One too many' })
     expect(refused.isError).toBe(true)
-    expect(refused.text).toMatch(/2 monitored sessions running.*Stop the ones you no longer need \(\/sms-stop/)
+    expect(refused.text).toMatch(/2 monitored sessions running.*Stop the ones you no longer need \(\/sms-notifier:sms-stop/)
     expect(refused.text).not.toMatch(/Wait a minute/)
   })
 })

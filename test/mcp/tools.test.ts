@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, statSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -39,7 +39,7 @@ describe('the MCP server\'s tools, without a notifier server', () => {
       ['sms_pair', {}, /code/],
       ['sms_pair', { code: 123456 }, /expected string.*code/],
       ['sms_start', { description: '   ' }, /Say what this session is doing/],
-      ['sms_start', { description: 'x'.repeat(300) }, /under 200/],
+      ['sms_start', { description: 'x'.repeat(201) }, /201 characters; texts quote at most 200\./],
       ['sms_start', {}, /description/],
       ['sms_setup', { phone: 'call me maybe' }, /international format/],
       ['sms_setup', { phone: 42 }, /expected string.*phone/],
@@ -50,12 +50,14 @@ describe('the MCP server\'s tools, without a notifier server', () => {
       expect(r.text).toMatch(message)
     }
     expect((await p.call('sms_status')).isError).toBe(false)
+    // 200 characters is within the limit the server checks (contract/api.ts): it goes on to the pairing check.
+    expect((await p.call('sms_start', { description: 'x'.repeat(200) })).text).toMatch(/^Not paired yet/)
   })
 
   it('says what to do when not paired, not monitoring, or no pairing is in progress', async () => {
     const { p } = await mcp()
-    expect((await p.call('sms_start', { description: 'fix the build' })).text).toBe('Not paired yet. Run /sms-setup first.')
-    expect((await p.call('sms_pair', { code: '123456' })).text).toBe('No pairing in progress. Run /sms-setup first.')
+    expect((await p.call('sms_start', { description: 'fix the build' })).text).toBe('Not paired yet. Run /sms-notifier:sms-setup first.')
+    expect((await p.call('sms_pair', { code: '123456' })).text).toBe('No pairing in progress. Run /sms-notifier:sms-setup first.')
     const stop = await p.call('sms_stop')
     expect(stop.text).toMatch(/Not monitoring this session/)
     const status = await p.call('sms_status')
@@ -78,7 +80,29 @@ describe('the MCP server\'s tools, without a notifier server', () => {
   it('over SSH, asks for the phone number instead of opening a browser', async () => {
     const { p } = await mcp({ SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22' })
     const r = await p.call('sms_setup')
-    expect(r.text).toMatch(/over SSH[\s\S]*\/sms-setup \+14155550123/)
+    expect(r.text).toMatch(/over SSH[\s\S]*\/sms-notifier:sms-setup \+14155550123/)
+  })
+
+  // Claude Code 2.1.332 runs a plugin's command only by its full name: typed as `/sms-pair 123456` it
+  // answers "Unknown command: /sms-pair" (checked in its terminal UI and with -p). So every command an
+  // answer tells the person to run is /sms-notifier:<a file in commands/>.
+  it('names every command the way Claude Code runs it: /sms-notifier:<command>', async () => {
+    const commands = readdirSync('commands').map((f) => f.replace(/\.md$/, ''))
+    const { p } = await mcp({ SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22' })
+    const answers = [
+      await p.call('sms_start', { description: 'fix the build' }),
+      await p.call('sms_start', { description: ' ' }),
+      await p.call('sms_pair', { code: '123456' }),
+      await p.call('sms_pair', { code: '12' }),
+      await p.call('sms_setup'),
+      await p.call('sms_setup', { phone: 'call me maybe' }),
+      await p.call('sms_status'),
+      await p.call('sms_stop'),
+      await p.call('sms_logout'),
+    ].map((r) => r.text)
+    const named = answers.join('\n').match(/(?<![\w.:/])\/[\w-]+(?::[\w-]+)?/g) ?? []
+    expect(named.length).toBeGreaterThan(5)
+    for (const command of named) expect(command, answers.join('\n')).toMatch(new RegExp(`^/sms-notifier:(${commands.join('|')})$`))
   })
 
   it('says so when the server cannot be reached', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { briefError, formatDigest, formatText, projectName, questionOf, toGsm7 } from '../../server/sms/format.js'
+import { briefError, formatDigest, formatText, humanDuration, projectName, questionOf, toGsm7 } from '../../server/sms/format.js'
 import { redactSecrets, redactSecretsDeep } from '../../server/sms/redact.js'
 import { statusReply } from '../../server/sms/replies.js'
 import { segmentInfo } from '../../server/sms/segments.js'
@@ -33,7 +33,48 @@ describe('text templates (DESIGN §5)', () => {
 
   it('a went-dark text says how long the session has been silent', () => {
     const body = formatText({ type: 'went_dark', description: 'Long build', project: 'ci', silentForMs: 150_000, charset: 'unicode', now })
-    expect(body).toContain('📴 Claude: "Long build"\nWent dark: no heartbeat for 2 min')
+    expect(body).toContain('📴 Claude: "Long build"\nWent dark: no heartbeat for 3 min')
+  })
+
+  it('went-dark durations are rounded the way people say them', () => {
+    const cases: [number, string][] = [
+      [45_000, '45 s'],
+      [59_600, '1 min'],
+      [89_000, '1 min'],
+      [7 * 60_000 + 40_000, '8 min'],
+      [59 * 60_000 + 40_000, '1 h'],
+      [119 * 60_000, '2 h'],
+      [85 * 60_000, '1 h 25 min'],
+      [96 * 60_000, '1 h 35 min'],
+      [3 * 3_600_000 + 50 * 60_000, '4 h'],
+      [30 * 3_600_000, '30 h'],
+      [3 * 86_400_000 + 3_600_000, '3 days'],
+    ]
+    for (const [ms, said] of cases) {
+      expect(humanDuration(ms), `${ms} ms`).toBe(said)
+      expect(formatText({ type: 'went_dark', description: 'Build', silentForMs: ms, charset: 'unicode', now })).toContain(`Went dark: no heartbeat for ${said}\n`)
+    }
+  })
+
+  it('a waiting text never says twice that Claude is waiting', () => {
+    for (const message of ['Claude is waiting for your input', 'Claude is waiting for your input.', 'claude code is waiting for your input']) {
+      const body = formatText({ type: 'waiting', description: 'Migrate DB', details: { message, notification_type: 'idle_prompt', idle_ms: 600_000 }, charset: 'unicode', now })
+      expect(body).toBe('⏳ Claude: "Migrate DB"\nWaiting for input (10 min idle)\n\nReply STOP to disable')
+      expect(body.match(/waiting/gi)).toHaveLength(1)
+    }
+    const asked = formatText({ type: 'waiting', description: 'Migrate DB', details: { message: 'Claude needs your permission to use Bash' }, charset: 'unicode', now })
+    expect(asked).toContain('Waiting for input (10 min idle)\n💬 Claude needs your permission to use Bash')
+  })
+
+  it("names the project the same way in every kind of text, whether the event has a cwd or not", () => {
+    const session = { project: '/home/me/src/billing' }
+    const texts = [
+      formatText({ type: 'done', description: 'Ship', project: projectName(session.project, '/home/me/src/billing'), charset: 'unicode', now }),
+      formatText({ type: 'waiting', description: 'Ship', project: projectName(session.project, undefined), details: { message: 'Deploy now?' }, charset: 'unicode', now }),
+      formatText({ type: 'went_dark', description: 'Ship', project: projectName(session.project, undefined), silentForMs: 120_000, charset: 'unicode', now }),
+      formatText({ type: 'error', description: 'Ship', project: projectName('billing', '/home/me/src/billing/'), details: { error: 'boom' }, charset: 'unicode', now }),
+    ]
+    for (const text of texts) expect(text.split('\n')).toContain('Project: billing')
   })
 
   it('says how many texts were held back and since when', () => {
@@ -115,6 +156,7 @@ describe('what goes into a text', () => {
     expect(projectName('fallback', '/home/me/code/api-server/')).toBe('api-server')
     expect(projectName('fallback', 'C:\\Users\\me\\proj')).toBe('proj')
     expect(projectName('fallback', undefined)).toBe('fallback')
+    expect(projectName('/home/me/src/billing', undefined)).toBe('billing')
     expect(projectName(null, '')).toBeNull()
   })
 })

@@ -41,6 +41,15 @@ describe('starting monitoring', () => {
     expect(res.body.message).toContain('description')
   })
 
+  it('takes a description of up to 200 characters, the limit the plugin states, and refuses a longer one in the same words', async () => {
+    const { accessToken } = await pairedUser(db.sql, server.config)
+    const start = (description: string) => api(server.url, 'POST', '/sessions/start', { token: accessToken, body: { claude_session_id: randomUUID(), description } })
+    expect((await start('d'.repeat(200))).status).toBe(200)
+    const tooLong = await start('d'.repeat(201))
+    expect(tooLong.status).toBe(400)
+    expect(tooLong.body.message).toBe('Invalid request body: description: at most 200 characters')
+  })
+
   it('refuses a second start of a Claude session that is still monitored, until it is stopped', async () => {
     const { user, accessToken } = await pairedUser(db.sql, server.config)
     const body = { claude_session_id: `claude-${randomUUID()}`, description: 'Refactor' }

@@ -135,7 +135,7 @@ describe('a pairing has an absolute lifetime (TOKEN_FAMILY_MAX_DAYS, 30 days by 
 
     clock.advance(DAY)
     const message = await expect401(await refresh(token), 'token_expired')
-    expect(message).toMatch(/Pair again with \/sms-setup/)
+    expect(message).toMatch(/Pair again with \/sms-notifier:sms-setup/)
     expect((await startWith(token)).status).toBe(401)
   })
 })

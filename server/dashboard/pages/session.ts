@@ -1,8 +1,8 @@
 import { describeDeliveryError } from '../../sms/delivery-errors.js'
-import { formatAgo, formatDuration, formatTime } from '../format.js'
+import { formatDuration, formatTime } from '../format.js'
 import { html, type Html } from '../html.js'
 import type { SessionDetail, TimelineApproval, TimelineEvent, TimelineText } from '../sessions-query.js'
-import { statusBadge } from './sessions.js'
+import { heartbeatAgo, statusBadge } from './sessions.js'
 
 const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for input', went_dark: 'Went dark' }
 
@@ -41,8 +41,10 @@ export function textStatus(t: { status: string; errorCode: number | null; errorM
 }
 
 function textLine(t: TimelineText, prefix: string, timeZone: string, now: Date): Html {
-  return html`<div class="text">${prefix} ${textStatus(t)} <span class="muted small">· ${t.segments} segment${t.segments === 1 ? '' : 's'} ·
-    <time datetime="${t.sentAt.toISOString()}">${formatTime(t.sentAt, timeZone, now)}</time></span>
+  // Each fact stays on one line; on a narrow phone the facts wrap between each other, never inside one.
+  return html`<div class="text"><span class="text-facts">${prefix} ${textStatus(t)}
+    <span class="muted small nowrap" data-segments>${t.segments} segment${t.segments === 1 ? '' : 's'}</span>
+    <time class="muted small nowrap" datetime="${t.sentAt.toISOString()}">${formatTime(t.sentAt, timeZone, now)}</time></span>
     <details><summary class="small">Text</summary><pre class="detail">${t.body}</pre></details></div>`
 }
 
@@ -121,7 +123,7 @@ export function sessionPage(input: { session: SessionDetail; timeZone: string; n
     <dt>Project</dt><dd>${s.project ?? '—'}</dd>
     <dt>Host</dt><dd>${s.hostname ?? '—'}</dd>
     <dt>Started</dt><dd><time datetime="${s.startedAt.toISOString()}">${formatTime(s.startedAt, timeZone, now)}</time></dd>
-    <dt>Last heartbeat</dt><dd><time datetime="${s.lastHeartbeatAt.toISOString()}">${formatAgo(s.lastHeartbeatAt, now)}</time></dd>
+    <dt>Last heartbeat</dt><dd>${heartbeatAgo(s.lastHeartbeatAt, now)}</dd>
     ${ended ? html`<dt>Ended</dt><dd>${formatTime(ended, timeZone, now)} · ran ${formatDuration(ended.getTime() - s.startedAt.getTime())}</dd>` : ''}
     <dt>Texts sent</dt><dd data-texts>${s.textsSent}</dd>
   </dl>

@@ -50,7 +50,7 @@ ${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : 
   <fieldset>
     <legend>Answering from the phone</legend>
     <label class="check"><input type="checkbox" name="approvals_disabled" id="approvals_disabled"${checked(s.approvalsDisabled)}>
-      <span><b>Never accept approvals by text</b> (for every session, whatever <code>/sms-start</code> asked)</span></label>
+      <span><b>Never accept approvals by text</b> (for every session, whatever <code>/sms-notifier:sms-start</code> asked)</span></label>
     <p class="hint">When off, a session started with approvals on texts Claude's permission requests with a tag, and a reply such as Y K7QX answers them.</p>
   </fieldset>
   <div class="actions"><button type="submit">Save settings</button></div>
@@ -59,7 +59,7 @@ ${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : 
   <input type="hidden" name="csrf" value="${input.csrfToken}">
   <fieldset>
     <legend>Sign out everywhere</legend>
-    <p class="hint">Unpairs every computer that texts this number, stops its monitored sessions, and signs out every browser on this dashboard, this one included. Use it if a computer or a token may be in someone else's hands. You pair again with /sms-setup.</p>
+    <p class="hint">Unpairs every computer that texts this number, stops its monitored sessions, and signs out every browser on this dashboard, this one included. Use it if a computer or a token may be in someone else's hands. You pair again with /sms-notifier:sms-setup.</p>
     <div class="actions"><button type="submit" class="danger">Sign out everywhere</button></div>
   </fieldset>
 </form>
