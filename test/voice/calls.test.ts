@@ -290,6 +290,23 @@ describe('voice webhooks', () => {
     }
   })
 
+  it('a call nobody answers is shown as such; the request stays open for the terminal or a text, and is not called about again', async () => {
+    const { s, approvalId } = await textedRequest()
+    clock.advance(11 * MINUTE)
+    const escalation = escalationOf(server, db.sql, clock)
+    await escalation.sweep()
+    const sid = callsTo(s.phone)[0]!.sid
+    expect((await twilio.postCallStatus(sid, 'ringing')).status).toBe(204)
+    expect((await twilio.postCallStatus(sid, 'no-answer', { duration: 0 })).status).toBe(204)
+    clock.advance(60 * MINUTE)
+    await escalation.sweep()
+    expect(callsTo(s.phone)).toHaveLength(1)
+    expect((await pollApproval(server, s, approvalId)).body.status).toBe('pending')
+    const [row] = await db.sql<{ status: string }[]>`select status from voice_calls where provider_sid = ${sid}`
+    expect(row!.status).toBe('no-answer')
+    await settleApproval(server, s, approvalId)
+  })
+
   it('forged, unsigned or replayed-elsewhere voice webhooks get 403 and change nothing; bad input gets TwiML, never a stack trace', async () => {
     const { s, approvalId } = await textedRequest()
     clock.advance(11 * MINUTE)
