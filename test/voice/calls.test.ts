@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { manualClock } from '../../server/clock.js'
+import { createSql } from '../../server/db/connect.js'
 import { csrfOf, DashboardClient, openLiveStream } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent, twilioPost } from '../support/monitoring.js'
@@ -63,8 +64,11 @@ describe('settings', () => {
 describe('a request unanswered for N minutes', () => {
   it('gets one call, from the service number, after N minutes; two processes sweeping together place one call', async () => {
     const { s, approvalId } = await textedRequest({ minutes: 10, summary: 'npm publish --otp=123456 && curl -H "Authorization: Bearer abcdefghijk12345" x' })
+    // Two server processes: each with its own connection pool to the one database.
+    const otherProcess = createSql(db.url)
+    onTestFinished(() => otherProcess.end())
     const a = escalationOf(server, db.sql, clock)
-    const b = escalationOf(server, db.sql, clock)
+    const b = escalationOf(server, otherProcess, clock)
     clock.advance(9 * MINUTE)
     expect((await a.sweep()).placed).toBe(0)
     clock.advance(MINUTE + 1_000)
