@@ -21,6 +21,8 @@ import { approvalsRouter } from './approvals/routes.js'
 import { createApprovals } from './approvals/service.js'
 import { createPostgresSessionUpdates, type SessionUpdates } from './session-updates.js'
 import type { SmsSender } from './sms/sender.js'
+import { createCallAnswers } from './voice/keypress.js'
+import { voiceRouter } from './voice/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -110,9 +112,12 @@ export function createApp(deps: AppDeps): Express {
   }) as ErrorRequestHandler)
   app.use(approvalsRouter({ sql, approvals, updates, log }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates, replyFromPhone }))
+  const callAnswers = createCallAnswers({ sql, clock, log, approvals, publicUrl: config.publicUrl, updates })
+  app.use(voiceRouter({ config, sql, clock, log, answers: callAnswers, updates }))
   app.use(
     '/dashboard',
-    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, consoleTexts: sms.consoleTexts, pricePerSegment: config.smsPricePerSegment }),
+    dashboardRouter({ sql, clock, log, pepper: config.pepper, publicUrl: config.publicUrl, pairing, updates, transportName: sms.transportName, consoleTexts: sms.consoleTexts, pricePerSegment: config.smsPricePerSegment,
+      pricePerCallMinute: config.voicePricePerMinute, callAnswers }),
   )
   for (const router of deps.extraRoutes ?? []) app.use(router)
 

@@ -95,6 +95,14 @@ const EnvSchema = z
       blankToUndefined,
       z.coerce.number({ error: 'must be a price in USD, e.g. 0.0083' }).min(0, 'must be 0 or more').max(10, 'must be a price per SMS segment in USD, e.g. 0.0083').default(0.0083),
     ),
+    VOICE_DAILY_CAP: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a number of calls, e.g. 10' }).int('must be a whole number').min(0, 'must be 0 or more').max(1000, 'must be at most 1000').default(10),
+    ),
+    VOICE_PRICE_PER_MINUTE: z.preprocess(
+      blankToUndefined,
+      z.coerce.number({ error: 'must be a price in USD, e.g. 0.014' }).min(0, 'must be 0 or more').max(10, 'must be a price per call minute in USD, e.g. 0.014').default(0.014),
+    ),
     TOKEN_FAMILY_MAX_DAYS: z.preprocess(
       blankToUndefined,
       z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(365, 'must be at most 365 days').default(30),
@@ -154,6 +162,10 @@ export interface Config {
   ipRateLimitPerMinute: number
   /** USD per SMS segment for the dashboard's cost estimate (SMS_PRICE_PER_SEGMENT). */
   smsPricePerSegment: number
+  /** Escalation calls per user per rolling 24 hours (VOICE_DAILY_CAP): a runaway cannot ring up a bill. */
+  voiceDailyCap: number
+  /** USD per started call minute for the dashboard's cost estimate (VOICE_PRICE_PER_MINUTE). */
+  voicePricePerMinute: number
   /** A pairing (the token family of one /auth/exchange) ends this many days after it began, refreshes or not. */
   tokenFamilyMaxDays: number
   /** Monitoring sessions a user may have running at once (MAX_LIVE_SESSIONS_PER_USER); one more start is 429. */
@@ -231,6 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smsRateLimitMinutes: e.SMS_RATE_LIMIT_MINUTES,
     ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
     smsPricePerSegment: e.SMS_PRICE_PER_SEGMENT,
+    voiceDailyCap: e.VOICE_DAILY_CAP,
+    voicePricePerMinute: e.VOICE_PRICE_PER_MINUTE,
     tokenFamilyMaxDays: e.TOKEN_FAMILY_MAX_DAYS,
     maxLiveSessionsPerUser: e.MAX_LIVE_SESSIONS_PER_USER,
     logLevel: e.LOG_LEVEL,

@@ -14,6 +14,8 @@ import { createConsoleTransport } from './sms/console.js'
 import { createSmsSender } from './sms/sender.js'
 import { createTwilioTransport } from './sms/twilio.js'
 import type { SmsTransport } from './sms/transport.js'
+import { createEscalation } from './voice/escalation.js'
+import { createVoiceTransport } from './voice/transport.js'
 
 export interface RunningServer {
   url: string
@@ -45,9 +47,12 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
     const app = createApp({ config, sql: db.sql, sms, clock, log, notifier, updates })
     // Stale sessions and ended pauses; safe to run in every server process on one database.
     const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates })
+    // Calls about requests and waits left unanswered (opt-in); like the sweeper, safe in every process.
+    const escalation = createEscalation({ sql: db.sql, clock, log, voice: createVoiceTransport(config, log), publicUrl: config.publicUrl, pepper: config.pepper, dailyCap: config.voiceDailyCap, updates })
     const http = app.listen(config.port, config.host)
     await once(http, 'listening')
     sweeper.start(opts.sweepIntervalMs ?? 10_000)
+    escalation.start(opts.sweepIntervalMs ?? 10_000)
     http.keepAliveTimeout = 65_000
     const { port } = http.address() as AddressInfo
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -69,6 +74,7 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
           await closed
           clearTimeout(force)
           await sweeper.stop()
+          await escalation.stop()
           await db.close()
         })()),
     }

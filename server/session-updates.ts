@@ -12,7 +12,7 @@ export const SessionUpdate = z.object({
   userId: z.string().min(1).max(100),
   monitoringId: z.string().max(100).nullable(),
   // signed_out: a dashboard sign-in or a pairing of this user ended; live streams check their own sign-in.
-  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings', 'approval', 'signed_out']),
+  kind: z.enum(['started', 'event', 'heartbeat', 'stale', 'stopped', 'sms_status', 'settings', 'approval', 'call', 'signed_out']),
 })
 export type SessionUpdate = z.infer<typeof SessionUpdate>
 

@@ -23,6 +23,10 @@ import { settingsRoutes } from './settings-routes.js'
 import { loadSettings } from './settings-store.js'
 import { loadStats } from './stats.js'
 import type { ConsoleTexts } from '../sms/console.js'
+import { consoleCalls, monthCallStats, outboxCalls, sessionCalls } from '../voice/dashboard.js'
+import type { CallAnswers } from '../voice/keypress.js'
+import { pressKey } from '../voice/routes.js'
+import { findCall } from '../voice/store.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -48,6 +52,10 @@ export interface DashboardDeps {
   /** Console mode: codes still in use, shown in full on the outbox of the number they went to. */
   consoleTexts?: ConsoleTexts
   pricePerSegment: number
+  /** USD per started call minute (VOICE_PRICE_PER_MINUTE). */
+  pricePerCallMinute?: number
+  /** Console mode: what a simulated keypress does (server/voice/keypress.ts). */
+  callAnswers?: CallAnswers
 }
 
 const stylesheet = readFileSync(join(sourceDir(), 'static', 'style.css'), 'utf8')
@@ -129,14 +137,18 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     const d = req.dashboard!
     const [settings, detail] = await Promise.all([loadSettings(sql, d.userId), findSessionDetail(sql, d.userId, String(req.params.id))])
     if (!detail) return notFoundPage(req, res)
-    render(res, 200, detail.description, sessionPage({ session: detail, timeZone: settings.timeZone, now: clock.now() }), { req, current: 'sessions', live: { monitoringId: detail.id } })
+    const calls = await sessionCalls(sql, d.userId, detail.id)
+    render(res, 200, detail.description, sessionPage({ session: detail, timeZone: settings.timeZone, now: clock.now(), calls }), { req, current: 'sessions', live: { monitoringId: detail.id } })
   })
 
   router.get('/stats', async (req, res) => {
     const d = req.dashboard!
     const settings = await loadSettings(sql, d.userId)
     const stats = await loadStats(sql, d.userId, { now: clock.now(), timeZone: settings.timeZone, pricePerSegment: deps.pricePerSegment })
-    render(res, 200, 'Stats', statsPage({ stats, pricePerSegment: deps.pricePerSegment, timeZone: settings.timeZone, consoleMode }), { req, current: 'stats', live: {} })
+    const pricePerCallMinute = deps.pricePerCallMinute ?? 0
+    const month = await monthCallStats(sql, d.userId, stats.monthStart)
+    const calls = { ...month, costUsd: month.minutes * pricePerCallMinute, pricePerMinute: pricePerCallMinute }
+    render(res, 200, 'Stats', statsPage({ stats, pricePerSegment: deps.pricePerSegment, timeZone: settings.timeZone, consoleMode, calls }), { req, current: 'stats', live: {} })
   })
 
   router.use(settingsRoutes({ sql, clock, updates, render, sessions }))
@@ -154,7 +166,19 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     const now = clock.now()
     const fullBody = (sid: string | null) => (sid ? deps.consoleTexts?.fullBody(sid, now) : undefined)
     const texts: OutboxText[] = rows.map((r) => ({ id: r.id, toMasked: r.to_masked, kind: r.kind, body: fullBody(r.provider_sid) ?? r.body, segments: r.segments, createdAt: r.created_at }))
-    render(res, 200, 'Outbox', outboxPage({ texts, timeZone: settings.timeZone, now }), { req, current: 'outbox', live: {} })
+    const calls = outboxCalls(await consoleCalls(sql, userId), req.dashboard!.csrfToken, settings.timeZone, now)
+    render(res, 200, 'Outbox', outboxPage({ texts, timeZone: settings.timeZone, now, calls }), { req, current: 'outbox', live: {} })
+  })
+
+  // Console mode: play the person who answers a call and presses a key; the same path as Twilio's Gather result.
+  router.post('/outbox/calls/:id/keypress', async (req, res) => {
+    const call = consoleMode && deps.callAnswers ? await findCall(sql, String(req.params.id)) : undefined
+    if (!call || call.user_id !== req.dashboard!.userId || call.transport !== 'console' || !call.provider_sid) return notFoundPage(req, res)
+    const digits = String((req.body as Record<string, unknown>)?.digits ?? '')
+    if (!/^[0-9]$/.test(digits)) throw new ApiError(400, 'invalid_request', 'Choose a key: 1 allows, 2 denies, 9 reads the request again.')
+    await pressKey({ sql, clock, answers: deps.callAnswers! }, call, call.provider_sid, digits)
+    req.log.info({ call_id: call.id, digits }, 'keypress simulated on a console call')
+    res.redirect(303, '/dashboard/outbox')
   })
 
   router.use((req, res) => notFoundPage(req, res))

@@ -31,6 +31,16 @@ const SettingsForm = z.object({
     .min(0, 'The done threshold cannot be negative.')
     .max(1440, 'The done threshold is at most 1440 minutes (a day).'),
   paused_until: z.string().max(40).optional().default(''),
+  call_for_requests: checkbox,
+  call_for_waits: checkbox,
+  // Absent on forms saved before calls existed: the default then.
+  call_after_minutes: z.coerce
+    .number('The call delay is a number of minutes.')
+    .int('The call delay is a whole number of minutes.')
+    .min(5, 'Calls come after at least 5 minutes.')
+    .max(120, 'Calls come after at most 120 minutes.')
+    .default(15),
+  calls_break_quiet_hours: checkbox,
 })
 
 /** GET/POST /dashboard/settings (signed in; the router checks the CSRF token of every POST). */
@@ -69,6 +79,10 @@ export function settingsRoutes(deps: { sql: Sql; clock: Clock; updates: SessionU
       wentDarkAlerts: f.went_dark_alerts,
       doneThresholdMinutes: f.done_threshold_minutes,
       approvalsDisabled: f.approvals_disabled,
+      callForRequests: f.call_for_requests,
+      callForWaits: f.call_for_waits,
+      callAfterMinutes: f.call_after_minutes,
+      callsBreakQuietHours: f.calls_break_quiet_hours,
       pausedUntil,
     })
     req.log.info({ user_id: d.userId }, 'dashboard settings saved')

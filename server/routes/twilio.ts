@@ -153,7 +153,7 @@ export function twilioRouter(deps: {
  * behind a TLS proxy the URL Express sees is not the one Twilio signed. 403 without a valid signature;
  * 503 when this server has no Twilio auth token to check with.
  */
-function verifyTwilioSignature(config: Config): RequestHandler {
+export function verifyTwilioSignature(config: Config): RequestHandler {
   return (req, _res, next) => {
     if (!config.twilio) {
       throw new ApiError(503, 'service_unavailable', 'Twilio is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER to receive Twilio webhooks.')

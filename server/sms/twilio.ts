@@ -8,7 +8,7 @@ import { SmsSendError, type OutgoingText, type SentText, type SmsTransport } fro
  * Twilio-compatible provider (SignalWire and others) or the local test endpoint. This is the SDK's
  * documented `httpClient` hook; `region`/`edge` can only change hosts inside twilio.com.
  */
-class BaseUrlRequestClient extends twilio.RequestClient {
+export class BaseUrlRequestClient extends twilio.RequestClient {
   constructor(
     private readonly base: string,
     opts: ConstructorParameters<typeof twilio.RequestClient>[0],

@@ -17,6 +17,30 @@ export interface RecordedMessage {
   receivedAt: Date
 }
 
+/** A call as the endpoint received it from the twilio SDK's Calls API. */
+export interface RecordedCall {
+  sid: string
+  to: string
+  from: string
+  /** Where Twilio fetches the call's TwiML when it is answered. */
+  url: string | undefined
+  twiml: string | undefined
+  statusCallback: string | undefined
+  statusCallbackEvents: string[]
+  receivedAt: Date
+}
+
+/** What the person's phone did, as Twilio tells the server (signed webhooks). */
+export interface CallPlay {
+  /** The TwiML the server answered. */
+  twiml: string
+  status: number
+  /** The words of every <Say>, in order. */
+  said: string[]
+  /** The Gather's action URL when the TwiML waits for a key. */
+  gatherAction: string | undefined
+}
+
 interface Failure {
   status: number
   code: number
@@ -54,6 +78,15 @@ export interface TwilioEndpoint {
   lastTo(to: string): RecordedMessage | undefined
   /** Posts a delivery receipt for a message to its StatusCallback, signed the way Twilio signs it. */
   postStatus(sid: string, status: string, opts?: { errorCode?: number; url?: string; tamper?: boolean }): Promise<Response>
+  calls: RecordedCall[]
+  /** Resolves when at least `count` calls have been placed; rejects after timeoutMs. */
+  waitForCalls(count: number, timeoutMs?: number): Promise<RecordedCall[]>
+  /** The person answers: Twilio fetches the call's TwiML (signed), as it does once a call is picked up. */
+  answerCall(sid: string): Promise<CallPlay>
+  /** The person presses keys while the Gather of `play` listens: Twilio posts Digits to its action (signed). */
+  pressKey(sid: string, digits: string, play: CallPlay): Promise<CallPlay>
+  /** Twilio's status callback for a call (queued, ringing, in-progress, completed, busy, no-answer, failed). */
+  postCallStatus(sid: string, status: string, opts?: { duration?: number }): Promise<Response>
   /** The X-Twilio-Signature Twilio would send for this URL and form. */
   sign(url: string, params: Record<string, string>): string
   reset(): void
@@ -65,6 +98,7 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
   const authToken = opts.authToken ?? randomBytes(16).toString('hex')
   const events = new EventEmitter()
   const messages: RecordedMessage[] = []
+  const calls: RecordedCall[] = []
   const failFor = new Map<string, Failure>()
   let queuedFailures: Failure[] = []
   let held: Promise<void> | undefined
@@ -83,6 +117,42 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+    const callsMatch = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls\.json$/.exec(req.url?.split('?')[0] ?? '')
+    if (callsMatch && req.method === 'POST') {
+      if (req.headers.authorization !== expectedAuth || callsMatch[1] !== accountSid) return twilioError(res, { status: 401, code: 20003, message: 'Authenticate' })
+      const to = form.get('To') ?? ''
+      const from = form.get('From') ?? ''
+      if (!to) return twilioError(res, { status: 400, code: 21201, message: "No 'To' number is specified" })
+      if (!from) return twilioError(res, { status: 400, code: 21213, message: "No 'From' number is specified" })
+      if (!form.get('Url') && !form.get('Twiml')) return twilioError(res, { status: 400, code: 21205, message: 'Url parameter is required.' })
+      const failure = failFor.get(to)
+      if (failure) return twilioError(res, failure)
+      const call: RecordedCall = {
+        sid: `CA${randomBytes(16).toString('hex')}`,
+        to,
+        from,
+        url: form.get('Url') ?? undefined,
+        twiml: form.get('Twiml') ?? undefined,
+        statusCallback: form.get('StatusCallback') ?? undefined,
+        statusCallbackEvents: form.getAll('StatusCallbackEvent'),
+        receivedAt: new Date(),
+      }
+      calls.push(call)
+      recordSecret('phone', to)
+      events.emit('call', call)
+      return reply(res, 201, {
+        sid: call.sid,
+        account_sid: accountSid,
+        to,
+        from,
+        status: 'queued',
+        direction: 'outbound-api',
+        api_version: '2010-04-01',
+        date_created: new Date().toUTCString(),
+        date_updated: new Date().toUTCString(),
+        uri: `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`,
+      })
+    }
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url?.split('?')[0] ?? '')
     if (!match || req.method !== 'POST') return reply(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 })
     attempts++
@@ -135,11 +205,72 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
 
+  const signedPost = async (url: string, params: Record<string, string>): Promise<Response> =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': endpoint.sign(url, params) },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(5_000),
+    })
+  const callParams = (call: RecordedCall, status: string): Record<string, string> => ({
+    CallSid: call.sid,
+    AccountSid: accountSid,
+    From: call.from,
+    To: call.to,
+    CallStatus: status,
+    Direction: 'outbound-api',
+    ApiVersion: '2010-04-01',
+  })
+  const findCall = (sid: string) => {
+    const call = calls.find((c) => c.sid === sid)
+    if (!call) throw new Error(`no call ${sid} was placed`)
+    return call
+  }
+  const play = async (res: Response): Promise<CallPlay> => {
+    const twiml = await res.text()
+    const unescape = (s: string) => s.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    const said = [...twiml.matchAll(/<Say[^>]*>([\s\S]*?)<\/Say>/g)].map((m) => unescape(m[1]!))
+    const action = /<Gather[^>]*\saction="([^"]+)"/.exec(twiml)?.[1]
+    return { twiml, status: res.status, said, gatherAction: action ? unescape(action) : undefined }
+  }
+
   const endpoint: TwilioEndpoint = {
     baseUrl: `http://127.0.0.1:${port}`,
     accountSid,
     authToken,
     messages,
+    calls,
+    async waitForCalls(count, timeoutMs = 10_000) {
+      const deadline = AbortSignal.timeout(timeoutMs)
+      while (calls.length < count) {
+        try {
+          await once(events, 'call', { signal: deadline })
+        } catch {
+          throw new Error(`expected ${count} call(s) at the Twilio endpoint within ${timeoutMs} ms, got ${calls.length}`)
+        }
+      }
+      return calls.slice(0, count)
+    },
+    async answerCall(sid) {
+      const call = findCall(sid)
+      if (!call.url) throw new Error(`call ${sid} has no Url to fetch`)
+      return play(await signedPost(call.url, callParams(call, 'in-progress')))
+    },
+    async pressKey(sid, digits, previous) {
+      const call = findCall(sid)
+      if (!previous.gatherAction) throw new Error(`the call's TwiML waits for no key: ${previous.twiml}`)
+      return play(await signedPost(previous.gatherAction, { ...callParams(call, 'in-progress'), Digits: digits, FinishedOnKey: '' }))
+    },
+    postCallStatus(sid, status, o = {}) {
+      const call = findCall(sid)
+      if (!call.statusCallback) throw new Error(`call ${sid} has no StatusCallback`)
+      const params = callParams(call, status)
+      if (o.duration !== undefined) {
+        params.CallDuration = String(o.duration)
+        params.Duration = String(Math.ceil(o.duration / 60))
+      }
+      return signedPost(call.statusCallback, params)
+    },
     get attempts() {
       return attempts
     },
@@ -211,6 +342,7 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
     },
     reset() {
       messages.length = 0
+      calls.length = 0
       queuedFailures = []
       failFor.clear()
       attempts = 0

@@ -21,7 +21,7 @@ const KIND: Record<string, string> = {
 }
 
 /** The console transport's texts: what the server would have sent with Twilio configured. */
-export function outboxPage(input: { texts: OutboxText[]; timeZone: string; now: Date }): Html {
+export function outboxPage(input: { texts: OutboxText[]; timeZone: string; now: Date; calls?: Html }): Html {
   return html`<h1>Outbox</h1>
 <p class="notice small">Twilio is not configured, so texts are not sent: they are printed on the server's terminal
   ("[console text]" lines) and listed here, each person seeing only the texts to their own number. A sign-in or pairing
@@ -41,5 +41,6 @@ ${
       )
     : html`<div class="card empty">No texts yet.</div>`
 }
+${input.calls ?? ''}
 </div>`
 }

@@ -3,6 +3,7 @@ import { formatDuration, formatTime } from '../format.js'
 import { html, type Html } from '../html.js'
 import type { SessionDetail, TimelineApproval, TimelineEvent, TimelineText } from '../sessions-query.js'
 import { heartbeatAgo, statusBadge } from './sessions.js'
+import { callItem, type DashboardCall } from '../../voice/dashboard.js'
 
 const EVENT_LABEL: Record<string, string> = { error: 'Error', done: 'Done', waiting: 'Waiting for input', went_dark: 'Went dark' }
 
@@ -111,8 +112,9 @@ function approvalItem(a: TimelineApproval, timeZone: string, now: Date): Html {
 </li>`
 }
 
-export function sessionPage(input: { session: SessionDetail; timeZone: string; now: Date }): Html {
+export function sessionPage(input: { session: SessionDetail; timeZone: string; now: Date; calls?: DashboardCall[] }): Html {
   const { session: s, timeZone, now } = input
+  const calls = input.calls ?? []
   const ended = s.endedAt
   return html`<p class="small"><a href="/dashboard/sessions">← All sessions</a></p>
 <div id="live">
@@ -130,10 +132,11 @@ export function sessionPage(input: { session: SessionDetail; timeZone: string; n
 </section>
 <h2>Timeline</h2>
 ${
-  s.timeline.length || s.approvals.length
+  s.timeline.length || s.approvals.length || calls.length
     ? html`<ol class="timeline">${[
         ...s.timeline.map((e) => ({ at: e.occurredAt.getTime(), item: timelineItem(e, timeZone, now) })),
         ...s.approvals.map((a) => ({ at: a.askedAt.getTime(), item: approvalItem(a, timeZone, now) })),
+        ...calls.map((c) => ({ at: c.createdAt.getTime(), item: callItem(c, timeZone, now) })),
       ]
         .sort((x, y) => x.at - y.at)
         .map((x) => x.item)}</ol>`

@@ -53,6 +53,18 @@ ${input.error ? html`<p class="notice error" role="alert">${input.error}</p>` : 
       <span><b>Never accept approvals by text</b> (for every session, whatever <code>/sms-notifier:sms-start</code> asked)</span></label>
     <p class="hint">When off, a session started with approvals on texts Claude's permission requests with a tag, and a reply such as Y K7QX answers them.</p>
   </fieldset>
+  <fieldset>
+    <legend>Phone calls</legend>
+    <p class="hint">Call me when a request or a wait stays unanswered for
+      <input type="number" id="call_after_minutes" name="call_after_minutes" min="5" max="120" step="1" value="${s.callAfterMinutes}" required aria-label="Minutes before a call"> minutes:</p>
+    <label class="check"><input type="checkbox" name="call_for_requests" id="call_for_requests"${checked(s.callForRequests)}>
+      <span>for <b>permission requests</b> (the call reads it out: press 1 to allow, 2 to deny)</span></label>
+    <label class="check"><input type="checkbox" name="call_for_waits" id="call_for_waits"${checked(s.callForWaits)}>
+      <span>for plain <b>waiting</b> texts (the call reads what Claude asks; you answer at the terminal)</span></label>
+    <label class="check"><input type="checkbox" name="calls_break_quiet_hours" id="calls_break_quiet_hours"${checked(s.callsBreakQuietHours)}>
+      <span>Calls may break <b>quiet hours</b> and pauses</span></label>
+    <p class="hint">One call per request or wait, none once it is answered. Texting STOP stops calls too.</p>
+  </fieldset>
   <div class="actions"><button type="submit">Save settings</button></div>
 </form>
 <form method="post" action="/dashboard/sign-out-everywhere" class="settings" id="sign-out-everywhere">
