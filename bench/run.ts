@@ -15,9 +15,14 @@ import { benchServerLoad } from './sections/server-load.js'
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
 // endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
-// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run).
+// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=server,scale`
+// runs the named sections only (postgres, server, scale, mcp, hooks), e.g. while working on one of them.
 
 const quick = process.argv.includes('--quick')
+const SECTIONS = ['postgres', 'server', 'scale', 'mcp', 'hooks'] as const
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+if (only?.some((s) => !(SECTIONS as readonly string[]).includes(s))) throw new Error(`--only takes a list of: ${SECTIONS.join(', ')}`)
+const want = (section: (typeof SECTIONS)[number]) => !only || only.includes(section)
 const log = (m: string) => process.stderr.write(`${m}\n`)
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
 
@@ -30,8 +35,10 @@ async function main() {
   const twilio = await startTwilioEndpoint()
   const cleanups: (() => Promise<unknown>)[] = []
   try {
-    log('== embedded PostgreSQL start, cold and warm')
-    rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    if (want('postgres')) {
+      log('== embedded PostgreSQL start, cold and warm')
+      rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    }
 
     let databaseUrl = process.env.DATABASE_URL
     if (!databaseUrl) {
@@ -79,49 +86,57 @@ async function main() {
     if (!session.session_token) throw new Error(`POST /sessions/start answered ${startRes.status}: ${JSON.stringify(session)}`)
     const sessionAuth = { authorization: `Bearer ${session.session_token}` }
 
-    log('== server throughput and latency under load (autocannon), against bare Express')
-    rows.push(
-      ...(await benchServerLoad({
-        repeats: quick ? 1 : 3,
-        seconds: quick ? 2 : 5,
-        connections: 10,
-        log,
-        baseline: { name: 'bare Express', url: `${bare.url}/bare`, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
-        targets: [
-          { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
-          {
-            name: 'POST /sessions/:id/events (texted)',
-            url: `${server.url}/sessions/${session.monitoring_id}/events`,
-            headers: sessionAuth,
-            body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
-          },
-        ],
-      })),
-    )
+    if (want('server')) {
+      log('== server throughput and latency under load (autocannon), against bare Express')
+      rows.push(
+        ...(await benchServerLoad({
+          repeats: quick ? 1 : 3,
+          seconds: quick ? 2 : 5,
+          connections: 10,
+          log,
+          baseline: { name: 'bare Express', url: `${bare.url}/bare`, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
+          targets: [
+            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
+            {
+              name: 'POST /sessions/:id/events (texted)',
+              url: `${server.url}/sessions/${session.monitoring_id}/events`,
+              headers: sessionAuth,
+              body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
+            },
+          ],
+        })),
+      )
+    }
 
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
-    log('== MCP server: start, memory, tools')
-    const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
-    rows.push(...startup.rows)
+    if (want('mcp')) {
+      log('== MCP server: start, memory, tools')
+      const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
+      rows.push(...startup.rows)
+    }
 
-    log('== hooks: cost to Claude Code, and latency to the provider')
-    const sessionId = `bench-${randomUUID()}`
-    const mcpPhone = '+14155550101'
-    const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
-    cleanups.push(() => mcp.close())
-    const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH,
-      HOME: dirs.home,
-      XDG_CONFIG_HOME: dirs.config,
-      CLAUDE_PLUGIN_ROOT: process.cwd(),
-      CLAUDE_PLUGIN_DATA: pluginData,
-      CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
-      CLAUDE_CODE_SESSION_ID: sessionId,
-    })
-    const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
-    rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
-    rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
-    rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    if (want('hooks') || want('mcp')) {
+      log('== hooks: cost to Claude Code, and latency to the provider')
+      const sessionId = `bench-${randomUUID()}`
+      const mcpPhone = '+14155550101'
+      const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
+      cleanups.push(() => mcp.close())
+      const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
+        PATH: process.env.PATH,
+        HOME: dirs.home,
+        XDG_CONFIG_HOME: dirs.config,
+        CLAUDE_PLUGIN_ROOT: process.cwd(),
+        CLAUDE_PLUGIN_DATA: pluginData,
+        CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
+        CLAUDE_CODE_SESSION_ID: sessionId,
+      })
+      const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+      if (want('hooks')) {
+        rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
+        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+      }
+      if (want('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
     for (const child of children) await child.stop()
