@@ -80,8 +80,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps))
   app.use(loginRouter({ pairing }))
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
-  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
+  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000, updates })
   app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
   app.use(

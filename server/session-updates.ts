@@ -18,6 +18,15 @@ export type SessionUpdate = z.infer<typeof SessionUpdate>
 export interface SessionUpdates {
   /** Fire and forget: never throws, never waits for the database. */
   publish(update: SessionUpdate): void
+  /**
+   * The NOTIFY channel when updates travel through PostgreSQL (null when they stay in this process).
+   * A statement that changes a session may then send its update itself, with pg_notify(channel,
+   * updatePayloadSql(...)) in the same statement: no round trip or commit of its own. After such a
+   * statement succeeded, call `sent(update)` (it reaches this process's subscribers while the LISTEN
+   * is not in place yet); with no channel, `sent` is publish.
+   */
+  readonly channel: string | null
+  sent(update: SessionUpdate): void
   /** Calls `listener` for every update of this user's sessions; returns the unsubscribe function. */
   subscribe(userId: string, listener: (update: SessionUpdate) => void): () => void
   /** Resolves once updates published from now on will be received (the LISTEN is in place). */
@@ -55,6 +64,8 @@ export function createLocalSessionUpdates(): SessionUpdates {
   const hub = localHub()
   return {
     publish: (update) => void hub.emitter.emit(update.userId, update),
+    channel: null,
+    sent: (update) => void hub.emitter.emit(update.userId, update),
     subscribe: hub.subscribe,
     ready: () => Promise.resolve(),
     close: hub.close,
@@ -97,6 +108,10 @@ export function createPostgresSessionUpdates(sql: Sql, log: Logger): SessionUpda
         log.warn({ err }, 'NOTIFY for a live dashboard update failed; only pages served by this process see it')
         if (viaListen) hub.emitter.emit(update.userId, update)
       })
+    },
+    channel: CHANNEL,
+    sent(update) {
+      if (!listening) hub.emitter.emit(update.userId, update)
     },
     subscribe(userId, listener) {
       void start()
