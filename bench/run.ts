@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { createSql } from '../server/db/connect.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../server/db/embedded.js'
 import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
@@ -10,6 +11,7 @@ import { formatTable, type Row } from './report.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
 import { benchEventLatency, benchHookCost } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
+import { benchScale } from './sections/scale.js'
 import { benchServerLoad } from './sections/server-load.js'
 
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
@@ -106,6 +108,49 @@ async function main() {
           ],
         })),
       )
+    }
+
+    if (want('scale')) {
+      log('== scale: monitored sessions one server process holds')
+      // A server of its own with the production text rate limit (1 per 30 min per user and type).
+      const scaleServer = await startChild(
+        'build/server/main.js',
+        [],
+        {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'development',
+          PORT: '0',
+          DATA_DIR: join(work, 'data-scale'),
+          DATABASE_URL: databaseUrl,
+          JWT_SECRET,
+          TWILIO_ACCOUNT_SID: twilio.accountSid,
+          TWILIO_AUTH_TOKEN: twilio.authToken,
+          TWILIO_PHONE_NUMBER: '+15005550006',
+          TWILIO_API_BASE: twilio.baseUrl,
+          IP_RATE_LIMIT_PER_MINUTE: '1000000000',
+          LOG_LEVEL: 'info',
+        },
+        serverUrl,
+      )
+      children.push(scaleServer)
+      const sql = createSql(databaseUrl, { max: 2 })
+      try {
+        rows.push(
+          ...(await benchScale({
+            server: { url: scaleServer.url, pid: scaleServer.proc.pid! },
+            sql,
+            pgDataDir: embedded?.dataDir,
+            steps: quick ? [500, 1000] : [1000, 2000, 4000, 8000, 16000, 32000, 64000],
+            stepSeconds: quick ? 3 : 8,
+            budgetSeconds: quick ? 20 : 100,
+            log,
+          })),
+        )
+      } finally {
+        await sql.end({ timeout: 5 })
+        await scaleServer.stop()
+      }
     }
 
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
