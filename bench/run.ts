@@ -96,13 +96,14 @@ async function main() {
           seconds: quick ? 2 : 5,
           connections: 10,
           log,
-          baseline: { name: 'bare Express', url: `${bare.url}/bare`, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
+          baseline: { name: 'bare Express', url: `${bare.url}/bare`, pid: bare.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
           targets: [
-            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
+            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, pid: server.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
             {
               name: 'POST /sessions/:id/events (texted)',
               url: `${server.url}/sessions/${session.monitoring_id}/events`,
               headers: sessionAuth,
+              pid: server.proc.pid,
               body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
             },
           ],

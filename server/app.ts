@@ -77,12 +77,13 @@ export function createApp(deps: AppDeps): Express {
     limits: { ...DEFAULT_PAIRING_SEND_LIMITS, globalPerDay: config.pairingDailyCap, ...deps.pairingLimits },
   }
 
+  const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
+  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000, updates })
+  // First: heartbeats and events are nearly every request a server gets.
+  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
   app.use(healthRouter(deps))
   app.use(loginRouter({ pairing }))
   app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens } }))
-  const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
-  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000, updates })
-  app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates }))
   app.use(
     '/dashboard',

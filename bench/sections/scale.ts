@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
+import { cpuSeconds } from '../processes.js'
 import type { Row } from '../report.js'
 import { round, summarize } from '../stats.js'
 
@@ -47,28 +48,6 @@ interface Session {
   token: string
   /** Its user has had its error text of this window: further errors are held (429). */
   texted: boolean
-}
-
-/** user + sys CPU seconds of a process (and, with children, of every process whose parent it is). */
-function cpuSeconds(pid: number, withChildren = false): number {
-  const ticks = (p: number) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return { ppid: Number(fields[1]), cpu: Number(fields[11]) + Number(fields[12]) }
-    } catch {
-      return undefined
-    }
-  }
-  let total = ticks(pid)?.cpu ?? 0
-  if (withChildren) {
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue
-      const t = ticks(Number(name))
-      if (t && t.ppid === pid) total += t.cpu
-    }
-  }
-  return total / 100 // USER_HZ is 100 on Linux
 }
 
 /** Creates `count` users, each with one live monitoring session, in one statement; their tokens are known. */

@@ -9,6 +9,10 @@ declare global {
       requestId: string
       log: Logger
     }
+    interface Locals {
+      /** Fields a handler adds to the request's one log line (what became of an event, say), instead of a line of its own. */
+      logFields?: Record<string, unknown>
+    }
   }
 }
 
@@ -32,7 +36,7 @@ export function requestContext(log: Logger): RequestHandler {
       const level = res.statusCode < 400 && HEARTBEAT_PATH.test(req.path) ? 'debug' : 'info'
       if (!log.isLevelEnabled(level)) return
       const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10
-      const line = { method: req.method, path: req.path, status: res.statusCode, ms }
+      const line = { method: req.method, path: req.path, status: res.statusCode, ms, ...res.locals.logFields }
       if (child) child[level](line, 'request')
       else log[level]({ request_id: requestId, ...line }, 'request')
     })

@@ -39,13 +39,12 @@ interface Waiting {
  * latency only under load, where it saves a commit per heartbeat. Each request is still answered only
  * after its own heartbeat is committed, and is refused when its session is not live. Rows are locked
  * in id order, so batches of this and other server processes never deadlock. Every session marked
- * alive is published for the dashboard by pg_notify in the same statement.
+ * alive is published for the dashboard (batched NOTIFYs: server/session-updates.ts).
  */
 export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates; concurrency?: number; maxBatch?: number }): HeartbeatWriter {
   const { sql } = deps
-  const concurrency = deps.concurrency ?? 2
+  const concurrency = deps.concurrency ?? 1
   const maxBatch = deps.maxBatch ?? 500
-  const channel = deps.updates?.channel ?? null
   let queue = new Map<string, Waiting>()
   let inFlight = 0
   let scheduled = false
@@ -80,7 +79,7 @@ export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates
       const found = new Map(rows.map((r) => [`${r.hash} ${r.req_id}`, { id: r.id, userId: r.user_id }]))
       for (const w of batch) {
         const session = found.get(`${w.tokenHash} ${w.monitoringId}`)
-        if (session) deps.updates?.sent({ userId: session.userId, monitoringId: session.id, kind: 'heartbeat' })
+        if (session) deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind: 'heartbeat' })
         for (const waiter of w.waiters) waiter.resolve(session)
       }
     } catch (e) {
@@ -112,9 +111,7 @@ export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates
         from locked l where s.id = l.id and s.status <> 'stopped'
         returning s.id, s.user_id, l.hash, l.req_id
       )
-      select u.id, u.user_id, u.hash, u.req_id,
-             ${channel ? sql`pg_notify(${channel}, json_build_object('userId', u.user_id, 'monitoringId', u.id, 'kind', 'heartbeat')::text)` : sql`null`} as notified
-      from u`
+      select u.id, u.user_id, u.hash, u.req_id from u`
   }
 
   return {

@@ -61,8 +61,9 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         throw invalidRequest(parsed.error)
       }
       // An event proves the session is alive, as a heartbeat does (and revives a stale one); the
-      // notifier publishes it for the dashboard in its last statement.
-      const answer = await notifier.handleEvent({ authorization: req.headers.authorization, monitoringId: req.params.monitoring_id }, parsed.data)
+      // notifier publishes it for the dashboard.
+      // What became of it is told in the request's log line.
+      const answer = await notifier.handleEvent({ authorization: req.headers.authorization, monitoringId: req.params.monitoring_id }, parsed.data, (res.locals.logFields = {}))
       if (answer.status === 429) {
         res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
         res.status(429).json({ ...answer.body, request_id: req.requestId })
@@ -83,7 +84,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const token = bearerToken(req.headers.authorization)
       const monitoringId = req.params.monitoring_id
       const lastActivity = parsed.data.last_activity ? new Date(parsed.data.last_activity) : null
-      // Written with the heartbeats that arrive meanwhile, in one statement that also publishes them.
+      // Written with the heartbeats that arrive meanwhile, in one statement; published for the dashboard.
       const alive = token && typeof monitoringId === 'string' ? await heartbeats.beat({ token, monitoringId, now: clock.now(), lastActivity }) : undefined
       if (!alive) {
         await authenticateSession(sql, req.headers.authorization, monitoringId)

@@ -28,7 +28,7 @@ export interface NotifierDeps {
   rateLimitWindowMs?: number
   /** How long a repeated event_id waits for the first request's answer before a 409 (default 8 s). */
   duplicateWaitMs?: number
-  /** Where a handled event is published for the dashboard's live pages (sent within the event's last statement). */
+  /** Where a handled event is published for the dashboard's live pages. */
   updates?: SessionUpdates
 }
 
@@ -51,8 +51,10 @@ export interface Notifier {
   /**
    * POST /sessions/:id/events: authenticate, mark the session alive, store, decide, text, store the
    * answer; repeats of an event_id get the first answer. Unknown or dead credentials: 401/404.
+   * What became of the event (and its text) is added to `logFields` (the request's log line) when
+   * given, else logged in a line of its own.
    */
-  handleEvent(credentials: EventCredentials, event: EventRequest): Promise<StoredAnswer>
+  handleEvent(credentials: EventCredentials, event: EventRequest, logFields?: Record<string, unknown>): Promise<StoredAnswer>
   /** The sweeper found this session silent: one "went dark" text (a setting; rate limited as its own type). */
   notifyWentDark(session: MonitoringSession): Promise<Delivery>
   /** A pause (or quiet hours) ran out with nobody texting since: one text summarising what was held. */
@@ -113,8 +115,8 @@ function summarise(held: HeldEvent[]): HeldSummary | null {
  * commits: one read (session by token, recipient, held events, an earlier event with the same
  * event_id); one statement that marks the session alive, stores the event, takes the rate-limit slot
  * and records the text as "sending", committed before the provider call, so that a crash never sends
- * twice; and after the provider call one statement that records its answer, settles the event,
- * marks the held events told and publishes the change for the dashboard.
+ * twice; and after the provider call one statement that records its answer, settles the event and
+ * marks the held events told.
  */
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { sql, sms, clock, log } = deps
@@ -123,7 +125,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   // SMS_RATE_LIMIT_MINUTES=0 turns the limit off. Not a zero-width window: requests handled together
   // read the clock out of order, and a slot taken at t would refuse a request that read t - 1 ms.
   const rateLimitOff = windowMs <= 0
-  const channel = deps.updates?.channel ?? null
 
   const stateColumns = sql`
     u.id, u.phone_e164, u.opted_out_at, u.paused_until, st.went_dark_alerts, st.quiet_hours_enabled, st.quiet_start, st.quiet_end,
@@ -139,10 +140,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return row ? toState(row) : undefined
   }
 
-  /** The notification of a handled event, inside the statement that settles it (none without a channel). */
-  const notifyEvent = (session: { id: string; userId: string }) =>
-    channel ? sql`pg_notify(${channel}, json_build_object('userId', ${session.userId}::text, 'monitoringId', ${session.id}::text, 'kind', 'event')::text)` : sql`null`
-  const published = (session: { id: string; userId: string }) => deps.updates?.sent({ userId: session.userId, monitoringId: session.id, kind: 'event' })
+  const published = (session: { id: string; userId: string }) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind: 'event' })
 
   /** The CTEs `s` (the session, marked alive when `beat`) and `e` (the event row) that begin every write. */
   function sessionAndEvent(state: EventState, type: AlertType, now: Date, row: EventRowSource, settle: StoredSettlement | null): PendingQuery<Row[]> {
@@ -192,6 +190,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     row: EventRowSource,
     details: Record<string, unknown>,
     silentForMs?: number,
+    logFields?: Record<string, unknown>,
   ): Promise<{ delivery: Delivery } | { refused: 'unauthorized' | 'duplicate' }> {
     const now = clock.now()
     const { session, recipient } = state
@@ -212,8 +211,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
                 on conflict (user_id) do update set quiet_digest_due_at = excluded.quiet_digest_due_at)`
             : sql``
         }
-        select (select count(*) from s)::int as beat, (select count(*) from e)::int as stored,
-               (select count(*) from (select ${notifyEvent(session)} from e) n)::int as notified`
+        select (select count(*) from s)::int as beat, (select count(*) from e)::int as stored`
       const refused = refusal({ ...w!, won: null, last: null, digest: false })
       if (refused) return refused
       published(session)
@@ -274,7 +272,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
     const text = w!.digest ? digest! : plain
     const told = w!.digest ? others : ofType
-    const result = await sms.transmit(text)
+    const result = await sms.transmit(text, { logSent: !logFields })
+    if (logFields && result.sent) Object.assign(logFields, { sms_id: text.id, to: text.toMasked, segments: text.segments, attempts: result.attempts })
     const outcome = sms.outcomeOf(text, result)
     let delivery: Delivery
     const extra: PendingQuery<Row[]>[] = [sql`m as (${sms.recordOutcome(sql, text, result)})`]
@@ -294,7 +293,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return { delivery }
   }
 
-  /** The statement that settles an event: its outcome and answer, what else `ctes` write, and the dashboard's notification. */
+  /** The statement that settles an event: its outcome and answer, and what else `ctes` write; then the event is published. */
   async function settleWith(session: { id: string; userId: string }, rowId: string, delivery: Delivery, ctes: PendingQuery<Row[]>): Promise<void> {
     const { outcome, answer } = answerFor(delivery)
     const smsId = 'smsId' in delivery ? (delivery.smsId ?? null) : null
@@ -304,12 +303,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         update session_events set outcome = ${outcome}, sms_id = ${smsId}, response_status = ${answer?.status ?? null},
           response_body = ${answer ? sql.json(answer.body as never) : null}
         where id = ${rowId} returning id)
-      select (select count(*) from (select ${notifyEvent(session)} from ev) n)::int as notified`
+      select count(*)::int as settled from ev`
     published(session)
   }
 
   return {
-    async handleEvent(credentials, event) {
+    async handleEvent(credentials, event, logFields) {
       const now = clock.now()
       // Secrets are never stored either: details are shown on the dashboard.
       const details = redactSecretsDeep(event.details)
@@ -335,8 +334,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const id = randomUUID()
         handling.add(id)
         try {
-          const r = await deliver(state, event.event_type, { kind: 'new', id, eventId, occurredAt: new Date(event.timestamp), details, beat: { tokenHash: tokenHash!, monitoringId: monitoringId as string } }, details)
-          if ('delivery' in r) return answerOf(session, event.event_type, r.delivery)
+          const r = await deliver(state, event.event_type, { kind: 'new', id, eventId, occurredAt: new Date(event.timestamp), details, beat: { tokenHash: tokenHash!, monitoringId: monitoringId as string } }, details, undefined, logFields)
+          if ('delivery' in r) return answerOf(session, event.event_type, r.delivery, logFields)
           if (r.refused === 'unauthorized') return unauthorized(credentials)
         } finally {
           handling.delete(id)
@@ -349,16 +348,16 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       // The same event_id again (or stored by a concurrent request a moment ago).
       const replay = await answerOfRepeat(session.id, eventId!)
       if ('answer' in replay) {
-        deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind: 'event' })
+        published(session)
         return replay.answer
       }
       const rowId = replay.reclaimed
       try {
         const fresh = await loadState(session)
         if (!fresh) throw new Error('the user of a live session is gone')
-        const r = await deliver(fresh, event.event_type, { kind: 'existing', id: rowId }, details)
+        const r = await deliver(fresh, event.event_type, { kind: 'existing', id: rowId }, details, undefined, logFields)
         if (!('delivery' in r)) throw new Error('a reclaimed event could not be settled')
-        return answerOf(session, event.event_type, r.delivery)
+        return answerOf(session, event.event_type, r.delivery, logFields)
       } finally {
         handling.delete(rowId)
       }
@@ -399,9 +398,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   /** The HTTP answer of a delivery (503 for a send to retry, whose answer is not kept). */
-  function answerOf(session: { id: string }, type: AlertType, delivery: Delivery): StoredAnswer {
+  function answerOf(session: { id: string }, type: AlertType, delivery: Delivery, logFields?: Record<string, unknown>): StoredAnswer {
     const { outcome, answer } = answerFor(delivery)
-    log.info({ monitoring_id: session.id, event_type: type, outcome }, 'event handled')
+    const fields = { monitoring_id: session.id, event_type: type, outcome }
+    if (logFields) Object.assign(logFields, fields)
+    else log.info(fields, 'event handled')
     if (!answer) {
       throw new ApiError(503, 'service_unavailable', 'The SMS provider did not take the text. Retry later with the same event_id.', { sms_id: 'smsId' in delivery ? delivery.smsId : null }, { 'Retry-After': '30' })
     }

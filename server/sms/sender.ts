@@ -44,8 +44,11 @@ export interface SmsSender {
   prepare(request: SendRequest): PreparedText
   /** The columns and values of the "sending" row: `insert into sms_messages (${columns}) select ${values} where ...`. */
   insertRow(sql: Sql, text: PreparedText): { columns: PendingQuery<Row[]>; values: PendingQuery<Row[]> }
-  /** The provider call, with bounded retries under one deadline; no database. */
-  transmit(text: PreparedText): Promise<TransmitResult>
+  /**
+   * The provider call, with bounded retries under one deadline; no database. Failed attempts are
+   * logged; the sent text too unless `logSent` is false (the caller logs it in a line of its own).
+   */
+  transmit(text: PreparedText, opts?: { logSent?: boolean }): Promise<TransmitResult>
   /** The update that records a transmit result on the text's row. */
   recordOutcome(sql: Sql, text: PreparedText, result: TransmitResult): PendingQuery<Row[]>
   /** The caller's answer for a transmit result, as send() gives it. */
@@ -96,7 +99,7 @@ export function createSmsSender(opts: SenderOptions): SmsSender {
       }
     },
 
-    async transmit(t) {
+    async transmit(t, transmitOpts = {}) {
       const { request } = t
       const signal = AbortSignal.timeout(deadlineMs)
       let attempt = 0
@@ -105,7 +108,7 @@ export function createSmsSender(opts: SenderOptions): SmsSender {
         attempt++
         try {
           const sent = await transport.send({ to: request.to, body: request.body, statusCallback: opts.statusCallbackUrl }, { signal })
-          log.info({ sms_id: t.id, kind: request.kind, to: t.toMasked, segments: t.segments, attempt }, 'text sent')
+          if (transmitOpts.logSent !== false) log.info({ sms_id: t.id, kind: request.kind, to: t.toMasked, segments: t.segments, attempt }, 'text sent')
           return { sent: true, providerSid: sent.providerSid, status: sent.status, attempts: attempt }
         } catch (e) {
           lastError = e instanceof SmsSendError ? e : new SmsSendError(String((e as Error)?.message ?? e), undefined, undefined, false)
