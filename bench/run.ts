@@ -19,6 +19,8 @@ import { benchServerLoad } from './sections/server-load.js'
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
 // repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=server,scale`
 // runs the named sections only (postgres, server, scale, mcp, hooks), e.g. while working on one of them.
+// BENCH_SERVER_SCRIPT=<path>/build/server/main.js measures another build of the server (an older
+// commit, for a before/after in the same conditions) in the server and scale sections.
 
 const quick = process.argv.includes('--quick')
 const SECTIONS = ['postgres', 'server', 'scale', 'mcp', 'hooks'] as const
@@ -50,7 +52,7 @@ async function main() {
 
     log('== starting the server and a bare Express baseline')
     const server = await startChild(
-      'build/server/main.js',
+      process.env.BENCH_SERVER_SCRIPT ?? 'build/server/main.js',
       [],
       {
         PATH: process.env.PATH,
@@ -98,12 +100,13 @@ async function main() {
           log,
           baseline: { name: 'bare Express', url: `${bare.url}/bare`, pid: bare.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
           targets: [
-            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, pid: server.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
+            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, pid: server.proc.pid, minRatio: 0.5, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
             {
               name: 'POST /sessions/:id/events (texted)',
               url: `${server.url}/sessions/${session.monitoring_id}/events`,
               headers: sessionAuth,
               pid: server.proc.pid,
+              minRatio: 0.3,
               body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
             },
           ],
@@ -115,7 +118,7 @@ async function main() {
       log('== scale: monitored sessions one server process holds')
       // A server of its own with the production text rate limit (1 per 30 min per user and type).
       const scaleServer = await startChild(
-        'build/server/main.js',
+        process.env.BENCH_SERVER_SCRIPT ?? 'build/server/main.js',
         [],
         {
           PATH: process.env.PATH,
