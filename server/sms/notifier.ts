@@ -187,9 +187,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   type Written = { beat: number; stored: number; won: Date | null; last: Date | null; digest: boolean }
 
   /**
-   * Decides and, when the decision is a text, sends it. Returns undefined when the event was not
-   * stored: `beat` found the session stopped (`unauthorized`) or its event_id was stored meanwhile by
-   * another request (`duplicate`).
+   * Decides and, when the decision is a text, sends it. Refused when the event was not stored: the
+   * session was stopped since the read (`unauthorized`), or another request stored the same event_id
+   * meanwhile (`duplicate`).
    */
   async function deliver(
     state: EventState,
@@ -263,8 +263,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             m as (insert into sms_messages (${plainRow.columns}) select ${plainRow.values} from slot returning id)`
       }
       select (select count(*) from s)::int as beat, (select count(*) from e)::int as stored, (select last_sent_at from slot) as won,
-             ${rateLimitOff ? sql`null::timestamptz` : sql`(select last_sent_at from last)`} as last, (select yes from claimed) as digest,
-             (select count(*) from m)::int as texts`
+             ${rateLimitOff ? sql`null::timestamptz` : sql`(select last_sent_at from last)`} as last, (select yes from claimed) as digest`
     const refused = refusal(w!)
     if (refused) return refused
 
