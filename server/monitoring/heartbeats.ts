@@ -105,9 +105,10 @@ export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates
         order by s.id
         for update of s
       ),
+      -- The newest activity wins, whichever of two heartbeats is written last.
       u as (
         update monitoring_sessions s
-        set last_heartbeat_at = l.beat_at, status = 'active', stale_at = null, last_activity_at = coalesce(l.activity_at, s.last_activity_at)
+        set last_heartbeat_at = l.beat_at, status = 'active', stale_at = null, last_activity_at = greatest(l.activity_at, s.last_activity_at)
         from locked l where s.id = l.id and s.status <> 'stopped'
         returning s.id, s.user_id, l.hash, l.req_id
       )
