@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 export interface Child {
@@ -52,4 +53,26 @@ export const serverUrl = (line: string) => {
   } catch {
     return undefined
   }
+}
+
+/** user + sys CPU seconds of a process (and, with children, of every process whose parent it is). */
+export function cpuSeconds(pid: number, withChildren = false): number {
+  const ticks = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return { ppid: Number(fields[1]), cpu: Number(fields[11]) + Number(fields[12]) }
+    } catch {
+      return undefined
+    }
+  }
+  let total = ticks(pid)?.cpu ?? 0
+  if (withChildren) {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue
+      const t = ticks(Number(name))
+      if (t && t.ppid === pid) total += t.cpu
+    }
+  }
+  return total / 100 // USER_HZ is 100 on Linux
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { createSql } from '../server/db/connect.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../server/db/embedded.js'
 import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
@@ -11,14 +12,22 @@ import { benchApprovalReply } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
 import { benchEventLatency, benchHookCost } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
+import { benchScale } from './sections/scale.js'
 import { benchServerLoad } from './sections/server-load.js'
 
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
 // endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
-// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run).
+// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=server,scale`
+// runs the named sections only (postgres, server, scale, mcp, hooks), e.g. while working on one of them.
+// BENCH_SERVER_SCRIPT=<path>/build/server/main.js measures another build of the server (an older
+// commit, for a before/after in the same conditions) in the server and scale sections.
 
 const quick = process.argv.includes('--quick')
+const SECTIONS = ['postgres', 'server', 'scale', 'mcp', 'hooks'] as const
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+if (only?.some((s) => !(SECTIONS as readonly string[]).includes(s))) throw new Error(`--only takes a list of: ${SECTIONS.join(', ')}`)
+const want = (section: (typeof SECTIONS)[number]) => !only || only.includes(section)
 const log = (m: string) => process.stderr.write(`${m}\n`)
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
 const BENCH_PUBLIC_URL = 'https://bench.example.test'
@@ -32,8 +41,10 @@ async function main() {
   const twilio = await startTwilioEndpoint()
   const cleanups: (() => Promise<unknown>)[] = []
   try {
-    log('== embedded PostgreSQL start, cold and warm')
-    rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    if (want('postgres')) {
+      log('== embedded PostgreSQL start, cold and warm')
+      rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    }
 
     let databaseUrl = process.env.DATABASE_URL
     if (!databaseUrl) {
@@ -43,7 +54,7 @@ async function main() {
 
     log('== starting the server and a bare Express baseline')
     const server = await startChild(
-      'build/server/main.js',
+      process.env.BENCH_SERVER_SCRIPT ?? 'build/server/main.js',
       [],
       {
         PATH: process.env.PATH,
@@ -83,52 +94,105 @@ async function main() {
     if (!session.session_token) throw new Error(`POST /sessions/start answered ${startRes.status}: ${JSON.stringify(session)}`)
     const sessionAuth = { authorization: `Bearer ${session.session_token}` }
 
-    log('== server throughput and latency under load (autocannon), against bare Express')
-    rows.push(
-      ...(await benchServerLoad({
-        repeats: quick ? 1 : 3,
-        seconds: quick ? 2 : 5,
-        connections: 10,
-        log,
-        baseline: { name: 'bare Express', url: `${bare.url}/bare`, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
-        targets: [
-          { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
-          {
-            name: 'POST /sessions/:id/events (texted)',
-            url: `${server.url}/sessions/${session.monitoring_id}/events`,
-            headers: sessionAuth,
-            body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
-          },
-        ],
-      })),
-    )
+    if (want('server')) {
+      log('== server throughput and latency under load (autocannon), against bare Express')
+      rows.push(
+        ...(await benchServerLoad({
+          repeats: quick ? 1 : 3,
+          seconds: quick ? 2 : 5,
+          connections: 10,
+          log,
+          baseline: { name: 'bare Express', url: `${bare.url}/bare`, pid: bare.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
+          targets: [
+            { name: 'POST /sessions/:id/heartbeat', url: `${server.url}/sessions/${session.monitoring_id}/heartbeat`, headers: sessionAuth, pid: server.proc.pid, minRatio: 0.5, body: () => ({ timestamp: new Date().toISOString(), last_activity: new Date().toISOString() }) },
+            {
+              name: 'POST /sessions/:id/events (texted)',
+              url: `${server.url}/sessions/${session.monitoring_id}/events`,
+              headers: sessionAuth,
+              pid: server.proc.pid,
+              minRatio: 0.3,
+              body: () => ({ event_type: 'error', timestamp: new Date().toISOString(), event_id: randomUUID(), details: { tool_name: 'Bash', error: 'Exit code 1\nnpm ERR! test failed', cwd: '/work/bench' } }),
+            },
+          ],
+        })),
+      )
+    }
+
+    if (want('scale')) {
+      log('== scale: monitored sessions one server process holds')
+      // A server of its own with the production text rate limit (1 per 30 min per user and type).
+      const scaleServer = await startChild(
+        process.env.BENCH_SERVER_SCRIPT ?? 'build/server/main.js',
+        [],
+        {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'development',
+          PORT: '0',
+          DATA_DIR: join(work, 'data-scale'),
+          DATABASE_URL: databaseUrl,
+          JWT_SECRET,
+          TWILIO_ACCOUNT_SID: twilio.accountSid,
+          TWILIO_AUTH_TOKEN: twilio.authToken,
+          TWILIO_PHONE_NUMBER: '+15005550006',
+          TWILIO_API_BASE: twilio.baseUrl,
+          IP_RATE_LIMIT_PER_MINUTE: '1000000000',
+          LOG_LEVEL: 'info',
+        },
+        serverUrl,
+      )
+      children.push(scaleServer)
+      const sql = createSql(databaseUrl, { max: 2 })
+      try {
+        rows.push(
+          ...(await benchScale({
+            server: { url: scaleServer.url, pid: scaleServer.proc.pid! },
+            sql,
+            pgDataDir: embedded?.dataDir,
+            steps: quick ? [500, 1000] : [1000, 2000, 4000, 8000, 16000, 32000, 64000],
+            stepSeconds: quick ? 3 : 8,
+            budgetSeconds: quick ? 20 : 100,
+            log,
+          })),
+        )
+      } finally {
+        await sql.end({ timeout: 5 })
+        await scaleServer.stop()
+      }
+    }
 
     log('== approvals: the phone\'s reply to the long poll\'s answer')
     rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
 
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
-    log('== MCP server: start, memory, tools')
-    const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
-    rows.push(...startup.rows)
+    if (want('mcp')) {
+      log('== MCP server: start, memory, tools')
+      const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
+      rows.push(...startup.rows)
+    }
 
-    log('== hooks: cost to Claude Code, and latency to the provider')
-    const sessionId = `bench-${randomUUID()}`
-    const mcpPhone = '+14155550101'
-    const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
-    cleanups.push(() => mcp.close())
-    const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH,
-      HOME: dirs.home,
-      XDG_CONFIG_HOME: dirs.config,
-      CLAUDE_PLUGIN_ROOT: process.cwd(),
-      CLAUDE_PLUGIN_DATA: pluginData,
-      CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
-      CLAUDE_CODE_SESSION_ID: sessionId,
-    })
-    const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
-    rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
-    rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
-    rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    if (want('hooks') || want('mcp')) {
+      log('== hooks: cost to Claude Code, and latency to the provider')
+      const sessionId = `bench-${randomUUID()}`
+      const mcpPhone = '+14155550101'
+      const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
+      cleanups.push(() => mcp.close())
+      const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
+        PATH: process.env.PATH,
+        HOME: dirs.home,
+        XDG_CONFIG_HOME: dirs.config,
+        CLAUDE_PLUGIN_ROOT: process.cwd(),
+        CLAUDE_PLUGIN_DATA: pluginData,
+        CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
+        CLAUDE_CODE_SESSION_ID: sessionId,
+      })
+      const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+      if (want('hooks')) {
+        rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
+        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+      }
+      if (want('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
     for (const child of children) await child.stop()

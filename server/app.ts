@@ -98,18 +98,19 @@ export function createApp(deps: AppDeps): Express {
     wrongCodesPerDay: config.wrongCodesPerDay,
   }
 
-  app.use(healthRouter(deps))
-  app.use(loginRouter({ pairing, publicUrl: config.publicUrl }))
-  app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens, sms, wrongCodesPerDay: config.wrongCodesPerDay } }))
-  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
   const updates = deps.updates ?? createPostgresSessionUpdates(sql, log)
+  const notifier = deps.notifier ?? createNotifier({ sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000, updates })
   const approvals = createApprovals({ sql, sms, clock, log, charset: config.smsCharset, pepper: config.pepper, dailyCap: config.approvalDailyCap, updates })
   const replyFromPhone = createPhoneReplies({ sql, clock, log, pepper: config.pepper, approvals, updates })
+  // First: heartbeats and events are nearly every request a server gets.
   app.use(sessionsRouter({ sql, clock, accessTokens: tokens, notifier, updates, approvals, maxLiveSessionsPerUser: config.maxLiveSessionsPerUser }))
   app.use(((err, req, _res, next) => {
     const unauthenticated = err instanceof ApiError && (err.status === 401 || err.code === 'session_not_found')
     next(unauthenticated && SESSION_TRAFFIC_PATH.test(req.path) ? (addressLimit.charge(req) ?? err) : err)
   }) as ErrorRequestHandler)
+  app.use(healthRouter(deps))
+  app.use(loginRouter({ pairing, publicUrl: config.publicUrl }))
+  app.use(authRouter({ sql, clock, tokens, exchange: { sql, clock, log, pepper: config.pepper, tokens, sms, wrongCodesPerDay: config.wrongCodesPerDay } }))
   app.use(approvalsRouter({ sql, approvals, updates, log }))
   app.use(twilioRouter({ config, sql, clock, log, charset: config.smsCharset, updates, replyFromPhone }))
   const callAnswers = createCallAnswers({ sql, clock, log, approvals, publicUrl: config.publicUrl, updates })

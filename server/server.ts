@@ -41,9 +41,9 @@ export async function startServer(config: Config, log: Logger, opts: { clock?: C
     if (transport.name === 'console') log.warn('Twilio is not configured: each text is printed on this terminal as a "[console text]" line and listed in the dashboard outbox instead of being sent')
     const sms = createSmsSender({ sql: db.sql, transport, log, pepper: config.pepper, statusCallbackUrl: config.twilio ? `${config.publicUrl}/twilio/status` : undefined })
     const clock = opts.clock ?? systemClock
-    const notifier = createNotifier({ sql: db.sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000 })
     // Live dashboard updates through LISTEN/NOTIFY: pages served by any process see every change.
     const updates = createPostgresSessionUpdates(db.sql, log)
+    const notifier = createNotifier({ sql: db.sql, sms, clock, log, charset: config.smsCharset, rateLimitWindowMs: config.smsRateLimitMinutes * 60_000, updates })
     const app = createApp({ config, sql: db.sql, sms, clock, log, notifier, updates })
     // Stale sessions and ended pauses; safe to run in every server process on one database.
     const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates })

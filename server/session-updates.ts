@@ -30,6 +30,7 @@ export interface SessionUpdates {
 }
 
 const CHANNEL = 'claude_sms_session_updates'
+const MAX_NOTIFY_BATCH = 1_000
 
 const CLOSE = Symbol('close')
 
@@ -88,16 +89,41 @@ export function createPostgresSessionUpdates(sql: Sql, log: Logger): SessionUpda
         },
       ))
 
+  // Updates waiting for the next NOTIFY transaction, and whether they were published while our LISTEN was in place.
+  const pending: { update: SessionUpdate; viaListen: boolean }[] = []
+  let flushing = false
+
+  /**
+   * Sends what is pending in one transaction (one pg_notify per distinct update), one transaction at
+   * a time. PostgreSQL serialises the commits of every transaction that notifies (a global lock held
+   * through the commit's WAL flush): a NOTIFY per heartbeat or event, in its own statement or in the
+   * request's, caps a whole deployment at a few hundred commits a second. Batched here, each process
+   * has at most one such commit in flight, whatever its load.
+   */
+  async function flush() {
+    if (flushing || pending.length === 0) return
+    flushing = true
+    const batch = pending.splice(0, MAX_NOTIFY_BATCH)
+    const payloads = [...new Set(batch.map((p) => JSON.stringify(p.update)))]
+    try {
+      await sql`select pg_notify(${CHANNEL}, p) from unnest(${sql.array(payloads, 25)}::text[]) p`
+    } catch (err) {
+      log.warn({ err }, 'NOTIFY for live dashboard updates failed; only pages served by this process see them')
+      for (const p of batch) if (p.viaListen) hub.emitter.emit(p.update.userId, p.update)
+    } finally {
+      flushing = false
+      if (pending.length) setImmediate(() => void flush())
+    }
+  }
+
   return {
     publish(update) {
       // Once our LISTEN is in place it delivers our own NOTIFY back to us, so local subscribers hear it
       // through that; before, they hear it directly (a rare double delivery only costs a page refresh).
       const viaListen = listening
       if (!viaListen) hub.emitter.emit(update.userId, update)
-      sql.notify(CHANNEL, JSON.stringify(update)).catch((err: unknown) => {
-        log.warn({ err }, 'NOTIFY for a live dashboard update failed; only pages served by this process see it')
-        if (viaListen) hub.emitter.emit(update.userId, update)
-      })
+      pending.push({ update, viaListen })
+      if (pending.length === 1 && !flushing) setImmediate(() => void flush())
     },
     subscribe(userId, listener) {
       void start()

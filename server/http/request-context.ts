@@ -9,6 +9,10 @@ declare global {
       requestId: string
       log: Logger
     }
+    interface Locals {
+      /** Fields a handler adds to the request's one log line (what became of an event, say), instead of a line of its own. */
+      logFields?: Record<string, unknown>
+    }
   }
 }
 
@@ -16,17 +20,25 @@ declare global {
 // that the log (and its cost per request) is about what happened rather than that nothing did.
 const HEARTBEAT_PATH = /^\/sessions\/[^/]+\/heartbeat$/
 
-/** Gives each request an id (echoed in X-Request-Id and every error body) and a child logger. */
+/**
+ * Gives each request an id (echoed in X-Request-Id and every error body) and a child logger, made
+ * when first used: most requests log one line, when they finish, and need none.
+ */
 export function requestContext(log: Logger): RequestHandler {
   return (req, res, next) => {
-    req.requestId = `req_${randomBytes(9).toString('base64url')}`
-    req.log = log.child({ request_id: req.requestId })
-    res.setHeader('X-Request-Id', req.requestId)
+    const requestId = `req_${randomBytes(9).toString('base64url')}`
+    req.requestId = requestId
+    let child: Logger | undefined
+    Object.defineProperty(req, 'log', { get: () => (child ??= log.child({ request_id: requestId })), configurable: true, enumerable: true })
+    res.setHeader('X-Request-Id', requestId)
     const started = process.hrtime.bigint()
     res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6
-      const quiet = res.statusCode < 400 && HEARTBEAT_PATH.test(req.path)
-      req.log[quiet ? 'debug' : 'info']({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
+      const level = res.statusCode < 400 && HEARTBEAT_PATH.test(req.path) ? 'debug' : 'info'
+      if (!log.isLevelEnabled(level)) return
+      const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10
+      const line = { method: req.method, path: req.path, status: res.statusCode, ms, ...res.locals.logFields }
+      if (child) child[level](line, 'request')
+      else log[level]({ request_id: requestId, ...line }, 'request')
     })
     next()
   }

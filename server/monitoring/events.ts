@@ -30,22 +30,6 @@ const toEvent = (r: EventRow): StoredEvent => ({
   receivedAt: r.received_at,
 })
 
-/**
- * Stores an event as pending. Returns undefined when this session already has an event with the
- * same event_id (unique (session_id, event_id)): the caller then replays that event's answer.
- */
-export async function recordEvent(
-  sql: Sql,
-  e: { sessionId: string; userId: string; eventId?: string | null; type: AlertType; occurredAt: Date; receivedAt: Date; details: Record<string, unknown> },
-): Promise<StoredEvent | undefined> {
-  const [row] = await sql<EventRow[]>`
-    insert into session_events (session_id, user_id, event_id, event_type, occurred_at, received_at, details, handler)
-    values (${e.sessionId}, ${e.userId}, ${e.eventId ?? null}, ${e.type}, ${e.occurredAt}, ${e.receivedAt}, ${sql.json(e.details as never)}, ${PROCESS_NAME})
-    on conflict (session_id, event_id) do nothing
-    returning id, outcome, response_status, response_body, received_at`
-  return row ? toEvent(row) : undefined
-}
-
 export async function findEvent(sql: Sql, sessionId: string, eventId: string): Promise<StoredEvent | undefined> {
   const [row] = await sql<EventRow[]>`
     select id, outcome, response_status, response_body, received_at from session_events where session_id = ${sessionId} and event_id = ${eventId}`
@@ -76,14 +60,6 @@ export async function reclaimEvent(sql: Sql, id: string, now: Date, opts: { stal
 // A handler's connections can be missing from pg_stat_activity behind a connection pooler; a few
 // seconds (more than a send's deadline) keeps a live handler from being overtaken there.
 const HANDLER_GRACE_MS = 5_000
-
-export async function settleEvent(sql: Sql, id: string, s: { outcome: EventOutcome; smsId?: string | null; answer?: StoredAnswer | null }): Promise<void> {
-  await sql`
-    update session_events
-    set outcome = ${s.outcome}, sms_id = ${s.smsId ?? null},
-        response_status = ${s.answer?.status ?? null}, response_body = ${s.answer ? sql.json(s.answer.body as never) : null}
-    where id = ${id}`
-}
 
 /** Held events of a user not told about yet, of the given types (all types when omitted). */
 export async function heldEvents(sql: Sql, userId: string, opts: { types?: AlertType[]; excludeId?: string } = {}): Promise<{ ids: string[]; summary: HeldSummary | null }> {

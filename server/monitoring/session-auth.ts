@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express'
 import type { Sql } from 'postgres'
 import { bearerToken } from '../auth/access-tokens.js'
 import { ApiError } from '../http/errors.js'
-import { beatByToken, findSessionByToken, type MonitoringSession } from './sessions.js'
+import { findSessionByToken, type MonitoringSession } from './sessions.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -40,19 +40,3 @@ export function requireSessionToken(sql: Sql): RequestHandler {
   }
 }
 
-/**
- * Authentication and a heartbeat in one statement, for the two requests every monitored session
- * sends most (heartbeats and events): the update finds the live session by token and id and marks it
- * alive. Only when it finds nothing does authenticateSession run, to say why (401 or 404), so the
- * answers are those of requireSessionToken. The caller validates its body first: a request refused
- * as invalid must not count as a heartbeat.
- */
-export async function authenticateAndBeat(sql: Sql, req: { headers: { authorization?: string }; params: Record<string, unknown> }, now: Date, lastActivity?: Date | null): Promise<MonitoringSession> {
-  const token = bearerToken(req.headers.authorization)
-  const monitoringId = req.params.monitoring_id
-  const session = token && typeof monitoringId === 'string' ? await beatByToken(sql, token, monitoringId, now, lastActivity) : undefined
-  if (session) return session
-  await authenticateSession(sql, req.headers.authorization, monitoringId)
-  // The session was live a moment ago and has just been stopped.
-  throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-notifier:sms-start.')
-}

@@ -1,10 +1,11 @@
 import { Router } from 'express'
 import type { Sql } from 'postgres'
 import { EventRequest, HeartbeatRequest, StartSessionRequest, StopRequest } from '../../contract/api.js'
-import { requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
+import { bearerToken, requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
 import type { Clock } from '../clock.js'
 import { ApiError, invalidRequest, methodNotAllowed, parseOr400 } from '../http/errors.js'
-import { authenticateAndBeat, authenticateSession, requireSessionToken } from '../monitoring/session-auth.js'
+import { createHeartbeatWriter, type HeartbeatWriter } from '../monitoring/heartbeats.js'
+import { authenticateSession, requireSessionToken } from '../monitoring/session-auth.js'
 import { DEFAULT_MAX_LIVE_SESSIONS_PER_USER, SessionConflict, sessionSummary, startSession, stopSession, TooManyLiveSessions } from '../monitoring/sessions.js'
 import type { SessionUpdates, SessionUpdate } from '../session-updates.js'
 import type { Notifier } from '../sms/notifier.js'
@@ -19,11 +20,12 @@ const StartRequest = StartSessionRequest.extend(StartApprovalsFields.shape)
  * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
  * change is published to `updates`, which the dashboard's live pages listen to.
  */
-export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; approvals?: Approvals; maxLiveSessionsPerUser?: number }): Router {
+export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: AccessTokens; notifier: Notifier; updates?: SessionUpdates; approvals?: Approvals; maxLiveSessionsPerUser?: number; heartbeats?: HeartbeatWriter }): Router {
   const { sql, clock, notifier } = deps
   const publish = (session: { userId: string; id: string }, kind: SessionUpdate['kind']) => deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind })
   const router = Router()
   const sessionAuth = requireSessionToken(sql)
+  const heartbeats = deps.heartbeats ?? createHeartbeatWriter({ sql, updates: deps.updates })
 
   router
     .route('/sessions/start')
@@ -66,9 +68,9 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
     })
     .all(methodNotAllowed(['POST']))
 
-  // Heartbeats and events authenticate and mark the session alive in one statement (the two requests
-  // every monitored session sends most). Body first, so that a refused request is no heartbeat; but
-  // a bad token is still answered 401 before a bad body is answered 400, as on every session route.
+  // Heartbeats and events authenticate and mark the session alive in the statement that does their
+  // work. Body first, so that a refused request is no heartbeat; but a bad token is still answered 401
+  // before a bad body is answered 400, as on every session route.
   router
     .route('/sessions/:monitoring_id/events')
     .post(async (req, res) => {
@@ -77,9 +79,10 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         await authenticateSession(sql, req.headers.authorization, req.params.monitoring_id)
         throw invalidRequest(parsed.error)
       }
-      // An event proves the session is alive, as a heartbeat does (and revives a stale one).
-      const session = await authenticateAndBeat(sql, req, clock.now())
-      const answer = await notifier.handleEvent(session, parsed.data).finally(() => publish(session, 'event'))
+      // An event proves the session is alive, as a heartbeat does (and revives a stale one); the
+      // notifier publishes it for the dashboard.
+      // What became of it is told in the request's log line.
+      const answer = await notifier.handleEvent({ authorization: req.headers.authorization, monitoringId: req.params.monitoring_id }, parsed.data, (res.locals.logFields = {}))
       if (answer.status === 429) {
         res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
         res.status(429).json({ ...answer.body, request_id: req.requestId })
@@ -97,8 +100,16 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         await authenticateSession(sql, req.headers.authorization, req.params.monitoring_id)
         throw invalidRequest(parsed.error)
       }
-      const alive = await authenticateAndBeat(sql, req, clock.now(), parsed.data.last_activity ? new Date(parsed.data.last_activity) : null)
-      publish(alive, 'heartbeat')
+      const token = bearerToken(req.headers.authorization)
+      const monitoringId = req.params.monitoring_id
+      const lastActivity = parsed.data.last_activity ? new Date(parsed.data.last_activity) : null
+      // Written with the heartbeats that arrive meanwhile, in one statement; published for the dashboard.
+      const alive = token && typeof monitoringId === 'string' ? await heartbeats.beat({ token, monitoringId, now: clock.now(), lastActivity }) : undefined
+      if (!alive) {
+        await authenticateSession(sql, req.headers.authorization, monitoringId)
+        // The session was live a moment ago and has just been stopped.
+        throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-notifier:sms-start.')
+      }
       res.json({ status: 'active', monitoring: true })
     })
     .all(methodNotAllowed(['POST']))

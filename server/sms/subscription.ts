@@ -25,15 +25,6 @@ export async function endPause(sql: Sql, userId: string): Promise<boolean> {
   return rows.length === 1
 }
 
-/**
- * Claims pauses that have run out, so that exactly one caller (an event's text or the sweeper of any
- * server process) tells the user what was held. Compare-and-set on paused_until.
- */
-export async function claimExpiredPause(sql: Sql, userId: string, now: Date): Promise<boolean> {
-  const rows = await sql`update users set paused_until = null where id = ${userId} and paused_until <= ${now} returning id`
-  return rows.length === 1
-}
-
 export async function claimExpiredPauses(sql: Sql, now: Date, limit = 100): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     update users u set paused_until = null
@@ -55,7 +46,7 @@ export interface Recipient {
   doneThresholdMs: number
 }
 
-type RecipientRow = {
+export type RecipientRow = {
   id: string
   phone_e164: string
   opted_out_at: Date | null
@@ -77,7 +68,11 @@ export async function loadRecipient(sql: Sql, userId: string): Promise<Recipient
            s.time_zone, s.quiet_allow_waiting, s.quiet_digest_due_at, s.done_threshold_minutes
     from users u left join user_settings s on s.user_id = u.id
     where u.id = ${userId}`
-  if (!row) return undefined
+  return row ? toRecipient(row) : undefined
+}
+
+/** A row of users joined with user_settings, as the notifier needs it. */
+export function toRecipient(row: RecipientRow): Recipient {
   return {
     id: row.id,
     phoneE164: row.phone_e164,
@@ -92,20 +87,7 @@ export async function loadRecipient(sql: Sql, userId: string): Promise<Recipient
   }
 }
 
-/** A text was held for quiet hours: its summary is due when this window ends. */
-export async function holdForQuietHours(sql: Sql, userId: string, until: Date): Promise<void> {
-  await sql`
-    insert into user_settings (user_id, quiet_digest_due_at) values (${userId}, ${until})
-    on conflict (user_id) do update set quiet_digest_due_at = excluded.quiet_digest_due_at`
-}
-
-/** Claims a due quiet-hours summary for one user (compare-and-set, so it goes out once). */
-export async function claimQuietDigest(sql: Sql, userId: string, now: Date): Promise<boolean> {
-  const rows = await sql`update user_settings set quiet_digest_due_at = null where user_id = ${userId} and quiet_digest_due_at <= ${now} returning user_id`
-  return rows.length === 1
-}
-
-/** The sweeper's side of claimQuietDigest: every user whose quiet hours ended with texts held. */
+/** Claims every due quiet-hours summary (compare-and-set, so each goes out once; an event's text claims its user's in its own statement). */
 export async function claimDueQuietDigests(sql: Sql, now: Date, limit = 100): Promise<string[]> {
   const rows = await sql<{ user_id: string }[]>`
     update user_settings s set quiet_digest_due_at = null

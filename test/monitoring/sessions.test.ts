@@ -89,6 +89,33 @@ describe('session tokens', () => {
     expect(row!.last_activity_at.toISOString()).toBe('2026-03-01T11:59:00.000Z')
   })
 
+  it('heartbeats arriving together are each answered for their own session, and each live one is recorded', async () => {
+    const live = await Promise.all([monitoredSession(server, db.sql), monitoredSession(server, db.sql), monitoredSession(server, db.sql)])
+    const stopped = await monitoredSession(server, db.sql)
+    const stop = await api(server.url, 'POST', `/sessions/${stopped.id}/stop`, { token: stopped.token, body: { reason: 'user_stopped' } })
+    expect(stop.status).toBe(200)
+    await db.sql`update monitoring_sessions set status = 'stale' where id = ${live[2]!.id}`
+    const beat = (s: { id: string; token: string }, i: number) =>
+      api(server.url, 'POST', `/sessions/${s.id}/heartbeat`, { token: s.token, body: { timestamp: clock.now().toISOString(), last_activity: `2026-03-01T11:${String(10 + i).padStart(2, '0')}:00Z` } })
+    // Ten heartbeats per live session, the stopped session's and another session's token, all at once.
+    const answers = await Promise.all([
+      ...live.flatMap((s) => Array.from({ length: 10 }, (_, i) => beat(s, i))),
+      beat(stopped, 0),
+      beat({ id: live[0]!.id, token: live[1]!.token }, 0),
+    ])
+    expect(answers.slice(0, 30).map((a) => a.status)).toEqual(Array(30).fill(200))
+    expect(answers[30]!.status).toBe(401)
+    expect(answers[31]!.status).toBe(404)
+    const rows = await db.sql<{ id: string; status: string; last_activity_at: Date; last_heartbeat_at: Date }[]>`
+      select id, status, last_activity_at, last_heartbeat_at from monitoring_sessions where id in ${db.sql([...live, stopped].map((s) => s.id))}`
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    for (const s of live) {
+      // Revived if it was stale; the newest activity of its heartbeats is kept.
+      expect(byId.get(s.id)).toMatchObject({ status: 'active', last_activity_at: new Date('2026-03-01T11:19:00Z'), last_heartbeat_at: clock.now() })
+    }
+    expect(byId.get(stopped.id)!.status).toBe('stopped')
+  })
+
   it('a missing or wrong token is 401; another session\'s token or an unknown id is 404', async () => {
     const a = await monitoredSession(server, db.sql)
     const b = await monitoredSession(server, db.sql)
