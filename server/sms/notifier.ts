@@ -404,7 +404,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   async function unauthorized(credentials: EventCredentials): Promise<never> {
     await authenticateSession(sql, credentials.authorization, credentials.monitoringId)
     // The session was live a moment ago and has just been stopped.
-    throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-start.')
+    throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-notifier:sms-start.')
   }
 
   /** The HTTP answer of a delivery (503 for a send to retry, whose answer is not kept). */
