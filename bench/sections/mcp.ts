@@ -85,8 +85,7 @@ export async function benchMcpMemoryUnderEvents(opts: { mcp: McpProcess; events:
   ]
   for (let i = 0; i < opts.events; i++) {
     const res = await opts.mcp.hook(kinds[i % kinds.length]!)
-    if (res.status !== 200) throw new Error(`hook endpoint answered ${res.status}`)
-    await res.arrayBuffer()
+    if (res.status !== 204) throw new Error(`hook endpoint answered ${res.status}`)
   }
   const after = rssMb(opts.mcp.pid)
   opts.log(`  MCP RSS before ${round(before, 1)} MB, after ${opts.events} hook events ${round(after, 1)} MB`)

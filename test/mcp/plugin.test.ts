@@ -120,7 +120,7 @@ describe('a monitored session', () => {
 
     const text = nextTextTo(phone)
     const res = await p.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', tool_input: { command: 'npm test' }, error: 'Exit code 1\nnpm ERR! missing script: test', is_interrupt: false })
-    expect(res.status).toBe(200)
+    expect(res).toEqual({ status: 204, body: '' })
     const body = await text
     expect(body).toContain('⚠️')
     expect(body).toContain('migrate billing to Stripe')
@@ -133,7 +133,7 @@ describe('a monitored session', () => {
     expect(stop.text).toMatch(/^Stopped monitoring "migrate billing to Stripe" after .*: 1 text sent, 1 error seen\./)
     expect(existsSync(sessionFile)).toBe(false)
     // Not monitored any more: hook events are taken and nothing is texted; a second stop says so.
-    expect((await p.hook({ hook_event_name: 'StopFailure', error: 'server_error' })).status).toBe(200)
+    expect((await p.hook({ hook_event_name: 'StopFailure', error: 'server_error' })).status).toBe(204)
     expect((await p.call('sms_stop')).text).toMatch(/Not monitoring this session/)
     expect((await p.call('sms_status')).structured).toMatchObject({ monitoring: null, queued: 0 })
     await p.close()
@@ -192,7 +192,7 @@ describe('a monitored session', () => {
     await server.goDown()
     try {
       const res = await p.hook({ hook_event_name: 'SessionEnd', reason: 'prompt_input_exit' })
-      expect(res.status).toBe(200)
+      expect(res.status).toBe(204)
       const outbox = join(dirs.config, 'claude-sms-notifier', 'outbox')
       const queued = readdirSync(outbox).map((n) => JSON.parse(readFileSync(join(outbox, n), 'utf8')))
       expect(queued.map((e) => e.event_type ?? e.kind)).toEqual(['done', 'stop'])
@@ -220,7 +220,7 @@ describe('when things break', () => {
     const phone = await pair(p)
     await p.call('sms_start', { description: 'quick fix' })
     const text = nextTextTo(phone)
-    expect((await p.hook({ hook_event_name: 'SessionEnd', reason: 'other' })).status).toBe(200)
+    expect((await p.hook({ hook_event_name: 'SessionEnd', reason: 'other' })).status).toBe(204)
     await p.close() // stdin closes at once, as SIGINT would
     expect(await text).toContain('quick fix')
   })

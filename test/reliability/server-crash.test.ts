@@ -111,7 +111,7 @@ describe('the server killed with -9 under load', () => {
     const hooked = new Map<McpProcess, number>()
     const hookAll = async (step: string) => {
       for (const { p } of plugins) {
-        expect((await failTool(p, step)).status).toBe(200)
+        expect((await failTool(p, step)).status).toBe(204)
         hooked.set(p, (hooked.get(p) ?? 0) + 1)
       }
     }
