@@ -10,6 +10,8 @@ import { recordSecret, testOutputDir } from './secrets.js'
 
 /** The bundled MCP server, exactly as Claude Code runs it (npm test builds it first). */
 export const MCP_MAIN = resolve('dist/mcp/main.js')
+/** The node options .mcp.json gives before the script (V8 memory settings), as Claude Code passes them. */
+export const MCP_NODE_OPTIONS = (JSON.parse(readFileSync(resolve('.mcp.json'), 'utf8')) as { mcpServers: { sms: { args: string[] } } }).mcpServers.sms.args.filter((a) => a.startsWith('-'))
 
 export interface PluginDirs {
   home: string
@@ -65,7 +67,7 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
     if (v === undefined) delete env[k]
     else env[k] = v
   }
-  const transport = new StdioClientTransport({ command: process.execPath, args: [opts.main ?? MCP_MAIN], env, stderr: 'pipe' })
+  const transport = new StdioClientTransport({ command: process.execPath, args: [...MCP_NODE_OPTIONS, opts.main ?? MCP_MAIN], env, stderr: 'pipe' })
   const stderr: string[] = []
   const logged = new EventEmitter()
   let partial = ''
