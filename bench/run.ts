@@ -144,7 +144,7 @@ async function main() {
         mkdirSync(join(waitingData, 'run'), { mode: 0o700 })
         rows.push(...(await benchWaitingHookMemory({ repeats: quick ? 1 : 3, holdMs: quick ? 1000 : 3000, env: hookEnv(waitingData), runDir: join(waitingData, 'run'), claudePid: process.pid, sessionId, log })))
       }
-      if (wanted('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+      if (wanted('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, settleMs: 10_000, log })))
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)

@@ -75,7 +75,7 @@ export async function startMonitoringMcp(opts: { env: Record<string, string>; ph
 }
 
 /** Resident memory after 1,000 hook events in a monitored session. */
-export async function benchMcpMemoryUnderEvents(opts: { mcp: McpProcess; events: number; log: (m: string) => void }): Promise<Row[]> {
+export async function benchMcpMemoryUnderEvents(opts: { mcp: McpProcess; events: number; settleMs: number; log: (m: string) => void }): Promise<Row[]> {
   const before = rssMb(opts.mcp.pid)
   const kinds = [
     { hook_event_name: 'UserPromptSubmit', prompt: 'go on' },
@@ -88,8 +88,13 @@ export async function benchMcpMemoryUnderEvents(opts: { mcp: McpProcess; events:
     if (res.status !== 204) throw new Error(`hook endpoint answered ${res.status}`)
   }
   const after = rssMb(opts.mcp.pid)
-  opts.log(`  MCP RSS before ${round(before, 1)} MB, after ${opts.events} hook events ${round(after, 1)} MB`)
+  // A real session posts an event every few seconds at most: what the process holds once the burst is
+  // over and V8's memory reducer had its idle time.
+  await new Promise((r) => setTimeout(r, opts.settleMs))
+  const settled = rssMb(opts.mcp.pid)
+  opts.log(`  MCP RSS before ${round(before, 1)} MB, after ${opts.events} hook events ${round(after, 1)} MB, ${opts.settleMs / 1000} s later ${round(settled, 1)} MB`)
   return [
     { section: 'MCP server', metric: `resident memory after ${opts.events} hook events`, unit: 'MB', value: summarize([after]), baseline: { name: 'same process at start', value: summarize([before]) }, ratio: round(after / before), target: '<= 70 MB', met: after <= 70 },
+    { section: 'MCP server', metric: `resident memory ${opts.settleMs / 1000} s after those events`, unit: 'MB', value: summarize([settled]), baseline: { name: 'same process at start', value: summarize([before]) }, ratio: round(settled / before) },
   ]
 }
