@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -178,6 +178,15 @@ describe('a run file whose MCP server is gone', () => {
         theirs.kill()
       }
     }
+  })
+
+  it.runIf(process.getuid?.() === 0)('as seen by an unprivileged user, EPERM counts as gone unless the start time matches', () => {
+    // The check runs as uid 65534 (built code, build/mcp/run-file.js) on this root process's pid.
+    const check = (run: Pick<RunFile, 'pid' | 'pid_start'>) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `import('${join(process.cwd(), 'build/mcp/run-file.js')}').then((m) => process.stdout.write(String(m.isServerRunning(${JSON.stringify(run)}))))`], { encoding: 'utf8' }).stdout
+    expect(check({ pid: process.pid, pid_start: null })).toBe('false')
+    expect(check({ pid: process.pid, pid_start: '1' })).toBe('false')
+    expect(check({ pid: process.pid, pid_start: processStartTime(process.pid) })).toBe('true')
   })
 
   it('is removed with its curl config by the next MCP server to start; live ones stay', async () => {
