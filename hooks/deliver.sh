@@ -23,10 +23,11 @@ if ! command -v curl >/dev/null 2>&1; then
   exec node "$CLAUDE_PLUGIN_ROOT/hooks/forward.js" "$max_time"
 fi
 
+# --disable (first) ignores the person's ~/.curlrc, whose options could change what is printed;
 # run.curl (0600, in the 0700 run directory) names the socket and carries the bearer token, which so
 # never appears in a process list. --upload-file - streams stdin within --max-time (a stdin that never
 # closes is given up on too); "Expect:" keeps curl from waiting for a 100 Continue.
-answer=$(curl --config "$run.curl" --silent --max-time "$max_time" --request POST --upload-file - --header 'Expect:' --write-out '%{http_code}' 2>/dev/null)
+answer=$(curl --disable --config "$run.curl" --noproxy '*' --silent --max-time "$max_time" --request POST --upload-file - --header 'Expect:' --write-out '%{http_code}' 2>/dev/null)
 status=$?
 code=${answer#"${answer%???}"}
 body=${answer%???}

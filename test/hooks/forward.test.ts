@@ -124,10 +124,10 @@ interface Run {
  * Runs a hook the way Claude Code does: stdin piped, the event JSON written to it and closed (unless
  * keepStdinOpen), env limited to what a hook gets. By default the hooks.json command in `sh -c`.
  */
-async function runHook(opts: { dirs: Dirs; input?: string | Buffer; keepStdinOpen?: boolean; command?: string; path?: string; forwarder?: boolean }): Promise<Run> {
+async function runHook(opts: { dirs: Dirs; input?: string | Buffer; keepStdinOpen?: boolean; command?: string; path?: string; forwarder?: boolean; home?: string }): Promise<Run> {
   const env = {
     PATH: opts.path ?? process.env.PATH,
-    HOME: process.env.HOME,
+    HOME: opts.home ?? process.env.HOME,
     CLAUDE_PID,
     CLAUDE_PLUGIN_DATA: opts.dirs.dataDir,
     XDG_CONFIG_HOME: opts.dirs.configHome,
@@ -327,6 +327,15 @@ describe('hooks/hooks.json', () => {
     // The token travels in the 0600 curl config, never on a command line that `ps` shows.
     expect(shims.starts('curl')[0]).not.toContain(endpoint.token)
     expect(endpoint.received).toEqual([input])
+  })
+
+  it('is not swayed by the person\'s ~/.curlrc (headers in the output, another address)', async () => {
+    const { dirs } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const home = mkdtempSync(join(tmpdir(), 'sms-home-'))
+    writeFileSync(join(home, '.curlrc'), 'include\nunix-socket = "/nonexistent.sock"\n')
+    const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), home })
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toEqual(decision)
   })
 
   it('falls back to the node forwarder where curl is missing', async () => {
