@@ -99,6 +99,8 @@ async function runHook(dirs: PluginDirs, event: Record<string, unknown>) {
   })
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
+  // With nobody listening, curl gives up before reading its input: the write then fails with EPIPE.
+  child.stdin.on('error', () => {})
   child.stdin.end(JSON.stringify({ session_id: 'session-1', cwd: '/work/app', ...event }))
   const [code] = (await once(child, 'close')) as [number | null]
   return { code, stdout }
