@@ -11,7 +11,7 @@ import { startHookEndpoint, type HookEndpoint } from './hook-endpoint.js'
 import { createMcpLogger } from './log.js'
 import { createMonitor } from './monitor.js'
 import { createOutbox, defaultRetryPolicy } from './outbox.js'
-import { chooseSocketPath, ensureOwnRunDir, processStartTime, removeRunFile, removeStaleRunFiles, runFilePath, writeRunFile } from './run-file.js'
+import { chooseSocketPath, ensureOwnRunDir, processStartTime, removeRunFile, removeSocket, removeStaleRunFiles, runFilePath, writeRunFile } from './run-file.js'
 import { ensurePrivateDir, storePaths } from './store.js'
 import { refusal, type ToolAnswer } from './tools/answer.js'
 import type { ToolContext } from './tools/context.js'
@@ -150,6 +150,8 @@ async function shutdown(why: string) {
   outbox.close()
   await removeRunFile(runFile).catch(() => undefined)
   await hooks?.close().catch(() => undefined)
+  // Also when a newer process of this Claude took over the run file: this socket and its directory are ours.
+  if (hooks) await removeSocket(hooks.socketPath, config.runDir).catch(() => undefined)
   process.exit(0)
 }
 // A bug in one timer callback must not end monitoring silently: log it and carry on (state is on disk).

@@ -106,7 +106,7 @@ export async function removeRunFile(file: string, pid = process.pid): Promise<vo
 }
 
 /** The socket file, and the mkdtemp directory around it when it was not in the run directory. */
-async function removeSocket(socket: string, runDir: string): Promise<void> {
+export async function removeSocket(socket: string, runDir: string): Promise<void> {
   const stat = await lstat(socket).catch(() => undefined)
   if (stat?.isSocket()) await rm(socket, { force: true })
   const dir = dirname(socket)

@@ -186,3 +186,24 @@ describe.runIf(canBeAnotherUser)('the hook transport against another local user'
     expect((await mcp.call('sms_status')).isError).toBe(false)
   })
 })
+
+describe('the hook socket on a clean stop', () => {
+  it('is removed with its temporary directory, also when a newer process of the same Claude took over the run file', async () => {
+    const base = pluginDirs()
+    const dirs = { ...base, pluginData: join(base.pluginData, 'a-plugin-data-path-too-long-for-a-unix-socket'.repeat(3)) }
+    mkdirSync(dirs.pluginData, { recursive: true })
+    const first = await mcpIn(dirs)
+    const firstSocket = first.runFile()!.socket
+    const second = await mcpIn(dirs) // e.g. /reload-plugins: same Claude, a new MCP server
+    const secondSocket = second.runFile()!.socket
+    expect(second.runFile()!.pid).toBe(second.pid)
+    expect(secondSocket).not.toBe(firstSocket)
+    await first.close()
+    expect(existsSync(resolve(firstSocket, '..'))).toBe(false)
+    expect(second.runFile()!.pid).toBe(second.pid)
+    expect(await second.hook({ hook_event_name: 'Stop' })).toMatchObject({ status: 204 })
+    await second.close()
+    expect(existsSync(resolve(secondSocket, '..'))).toBe(false)
+    expect(readdirSync(join(dirs.pluginData, 'run'))).toEqual([])
+  })
+})
