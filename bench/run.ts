@@ -9,16 +9,19 @@ import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
 import { benchApprovalReply } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
-import { benchEventLatency, benchHookCost } from './sections/hooks.js'
+import { benchEventLatency, benchHookCost, benchWaitingHookMemory } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
 import { benchServerLoad } from './sections/server-load.js'
 
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
 // endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
-// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run).
+// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=hooks,mcp` runs
+// only the sections named (postgres, server, mcp, hooks); the server they need is started anyway.
 
 const quick = process.argv.includes('--quick')
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+const wanted = (section: 'postgres' | 'server' | 'mcp' | 'hooks') => !only || only.includes(section)
 const log = (m: string) => process.stderr.write(`${m}\n`)
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
 const BENCH_PUBLIC_URL = 'https://bench.example.test'
@@ -32,8 +35,10 @@ async function main() {
   const twilio = await startTwilioEndpoint()
   const cleanups: (() => Promise<unknown>)[] = []
   try {
-    log('== embedded PostgreSQL start, cold and warm')
-    rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    if (wanted('postgres')) {
+      log('== embedded PostgreSQL start, cold and warm')
+      rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    }
 
     let databaseUrl = process.env.DATABASE_URL
     if (!databaseUrl) {
@@ -83,9 +88,9 @@ async function main() {
     if (!session.session_token) throw new Error(`POST /sessions/start answered ${startRes.status}: ${JSON.stringify(session)}`)
     const sessionAuth = { authorization: `Bearer ${session.session_token}` }
 
-    log('== server throughput and latency under load (autocannon), against bare Express')
+    if (wanted('server')) log('== server throughput and latency under load (autocannon), against bare Express')
     rows.push(
-      ...(await benchServerLoad({
+      ...(!wanted('server') ? [] : await benchServerLoad({
         repeats: quick ? 1 : 3,
         seconds: quick ? 2 : 5,
         connections: 10,
@@ -107,28 +112,47 @@ async function main() {
     rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
 
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
-    log('== MCP server: start, memory, tools')
-    const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
-    rows.push(...startup.rows)
+    if (wanted('mcp')) {
+      log('== MCP server: start, memory, tools')
+      const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
+      rows.push(...startup.rows)
+    }
 
-    log('== hooks: cost to Claude Code, and latency to the provider')
-    const sessionId = `bench-${randomUUID()}`
-    const mcpPhone = '+14155550101'
-    const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
-    cleanups.push(() => mcp.close())
-    const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH,
-      HOME: dirs.home,
-      XDG_CONFIG_HOME: dirs.config,
-      CLAUDE_PLUGIN_ROOT: process.cwd(),
-      CLAUDE_PLUGIN_DATA: pluginData,
-      CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
-      CLAUDE_CODE_SESSION_ID: sessionId,
-    })
-    const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
-    rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
-    rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
-    rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    if (wanted('hooks') || wanted('mcp')) {
+      const sessionId = `bench-${randomUUID()}`
+      const mcpPhone = '+14155550101'
+      const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
+      cleanups.push(() => mcp.close())
+      const hookEnv = (pluginData: string, configHome = dirs.config): NodeJS.ProcessEnv => ({
+        PATH: process.env.PATH,
+        HOME: dirs.home,
+        XDG_CONFIG_HOME: configHome,
+        CLAUDE_PLUGIN_ROOT: process.cwd(),
+        CLAUDE_PLUGIN_DATA: pluginData,
+        CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
+        CLAUDE_CODE_SESSION_ID: sessionId,
+      })
+      if (wanted('hooks')) {
+        log('== hooks: cost to Claude Code, latency to the provider, memory while waiting')
+        const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+        const nothingSaved = mkdtempSync(join(work, 'nothing-saved-'))
+        rows.push(
+          ...(await benchHookCost({
+            repeats: quick ? 10 : 40,
+            unmonitoredEnv: hookEnv(unmonitoredData),
+            idleEnv: hookEnv(dirs.pluginData, nothingSaved),
+            monitoredEnv: hookEnv(dirs.pluginData),
+            sessionId,
+            log,
+          })),
+        )
+        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+        const waitingData = mkdtempSync(join(work, 'waiting-'))
+        mkdirSync(join(waitingData, 'run'), { mode: 0o700 })
+        rows.push(...(await benchWaitingHookMemory({ repeats: quick ? 1 : 3, holdMs: quick ? 1000 : 3000, env: hookEnv(waitingData), runDir: join(waitingData, 'run'), claudePid: process.pid, sessionId, log })))
+      }
+      if (wanted('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, settleMs: 10_000, log })))
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
     for (const child of children) await child.stop()
@@ -143,6 +167,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
     quick,
+    only: only ?? null,
     duration_s: Math.round((Date.now() - started) / 1000),
     rows,
   }
