@@ -39,8 +39,6 @@ export async function runHook(hook: HookCommand, env: NodeJS.ProcessEnv, stdin: 
   return performance.now() - t
 }
 
-/** The same command with another time limit for deliver.sh (as a PermissionRequest hook would get). */
-const withMaxTime = (hook: HookCommand, seconds: number): HookCommand => ({ ...hook, command: hook.command.replace(/deliver\.sh" \d+$/, `deliver.sh" ${seconds}`) })
 /** The former hook command: the node forwarder for every monitored event (kept as the fallback without curl). */
 const nodeForwarder = (hook: HookCommand): HookCommand => ({ ...hook, command: hook.command.replace(/exec sh "\$CLAUDE_PLUGIN_ROOT\/hooks\/deliver\.sh" (\d+)$/, 'exec node "$CLAUDE_PLUGIN_ROOT/hooks/forward.js" $1') })
 
@@ -113,12 +111,26 @@ export async function benchHookCost(opts: {
   return rows
 }
 
+interface TreeMemory {
+  /** Resident pages, shared library pages included in full. */
+  rss: number
+  /** Proportional set size: each shared page divided among the processes that map it. */
+  pss: number
+  /** Unique set size (Private_Clean + Private_Dirty): what ending these processes would give back. */
+  uss: number
+  /** Of it, anonymous memory (heap, stacks). */
+  privateKb: number
+  processes: string[]
+  /** Per process, in KB: comm, RSS, PSS, USS. */
+  each: { comm: string; rss: number; pss: number; uss: number }[]
+}
+
 /**
- * Resident memory of a process and its descendants, from /proc: RSS, and of it the anonymous memory
- * (heap, stacks): what is theirs alone, not the shared libraries' pages, which are file-backed, shared
- * by every process that maps them and reclaimable.
+ * Resident memory of a process and its descendants, from /proc/<pid>/smaps_rollup: RSS, PSS, USS
+ * (private pages) and the anonymous memory (heap, stacks). The rest of RSS are the shared libraries'
+ * pages, file-backed, shared by every process that maps them and reclaimable.
  */
-function treeMemoryKb(rootPid: number): { rss: number; privateKb: number; processes: string[] } {
+function treeMemoryKb(rootPid: number): TreeMemory {
   const children = new Map<number, number[]>()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
@@ -130,76 +142,101 @@ function treeMemoryKb(rootPid: number): { rss: number; privateKb: number; proces
       // gone meanwhile
     }
   }
-  let rss = 0
-  let privateKb = 0
-  const processes: string[] = []
+  const memory: TreeMemory = { rss: 0, pss: 0, uss: 0, privateKb: 0, processes: [], each: [] }
   const visit = (pid: number) => {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
       const field = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0)
-      rss += field('Rss')
-      privateKb += field('Anonymous')
-      processes.push(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      const one = { comm, rss: field('Rss'), pss: field('Pss'), uss: field('Private_Clean') + field('Private_Dirty') }
+      memory.rss += one.rss
+      memory.pss += one.pss
+      memory.uss += one.uss
+      memory.privateKb += field('Anonymous')
+      memory.processes.push(comm)
+      memory.each.push(one)
     } catch {
       return
     }
     for (const child of children.get(pid) ?? []) visit(child)
   }
   visit(rootPid)
-  return { rss, privateKb, processes }
+  return memory
 }
 
 /**
- * A hook that waits for an answer (as a PermissionRequest hook waits for the phone): a hook endpoint
- * in this process holds the request for holdMs; meanwhile the memory of the hook's processes (sh and
- * curl) is read, and that of the node forwarder doing the same, interleaved.
+ * The PermissionRequest hook of hooks/hooks.json waiting for the phone's answer: a hook endpoint in
+ * this process holds the request for holdMs; meanwhile the memory of the hook's processes (sh and curl)
+ * is read, and that of the node forwarder (the fallback without curl) doing the same, interleaved.
  */
 export async function benchWaitingHookMemory(opts: { repeats: number; holdMs: number; env: NodeJS.ProcessEnv; runDir: string; claudePid: number; sessionId: string; log: (m: string) => void }): Promise<Row[]> {
-  const hook = hookCommand('PostToolUseFailure')
+  const hook = hookCommand('PermissionRequest')
   if (!hook) return []
-  let release: (() => void) | undefined
+  const releases: (() => void)[] = []
   let arrived: (() => void) | undefined
   const endpoint = await startHookEndpoint({
     socketPath: join(opts.runDir, `${process.pid}.sock`),
     log: createMcpLogger('silent'),
     onEvent: () =>
       new Promise((resolve) => {
-        release = () => resolve({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
+        releases.push(() => resolve({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }))
         arrived?.()
       }),
   })
   const runFile = runFilePath(opts.runDir, opts.claudePid)
   await writeRunFile(runFile, { socket: endpoint.socketPath, token: endpoint.token, pid: process.pid, pid_start: null, claude_pid: opts.claudePid, session_id_at_spawn: null, started_at: new Date().toISOString() })
   const stdin = JSON.stringify({ session_id: opts.sessionId, cwd: '/work/billing-service', hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'rm -rf build' } })
-  const measure = async (command: HookCommand) => {
+  const start = async (command: HookCommand) => {
     const isHere = new Promise<void>((r) => (arrived = r))
     let pid = 0
     const ran = runHook(command, opts.env, stdin, (p) => (pid = p))
     await isHere
+    return { pid, ran }
+  }
+  /** The memory of one waiting hook; with `alongside`, of a second one started while a first waits. */
+  const measure = async (command: HookCommand, alongside = false) => {
+    const first = alongside ? await start(command) : undefined
+    const measured = await start(command)
     await new Promise((r) => setTimeout(r, opts.holdMs))
-    const memory = treeMemoryKb(pid)
-    release?.()
-    await ran
+    const memory = treeMemoryKb(measured.pid)
+    for (const release of releases.splice(0)) release()
+    await Promise.all([first?.ran, measured.ran])
     return memory
   }
-  const curl: ReturnType<typeof treeMemoryKb>[] = []
-  const node: ReturnType<typeof treeMemoryKb>[] = []
+  const curl: TreeMemory[] = []
+  const node: TreeMemory[] = []
+  const secondCurl: TreeMemory[] = []
+  const secondNode: TreeMemory[] = []
   try {
     for (let i = 0; i < opts.repeats; i++) {
-      curl.push(await measure(withMaxTime(hook, 3600)))
-      node.push(await measure(nodeForwarder(withMaxTime(hook, 3600))))
+      curl.push(await measure(hook))
+      node.push(await measure(nodeForwarder(hook)))
+      secondCurl.push(await measure(hook, true))
+      secondNode.push(await measure(nodeForwarder(hook), true))
     }
   } finally {
     await removeRunFile(runFile)
     await endpoint.close()
   }
   const mb = (kb: number[]) => summarize(kb.map((k) => round(k / 1024, 2)))
-  opts.log(`  waiting hook (${curl[0]?.processes.join(' + ')}): RSS ${round(mb(curl.map((m) => m.rss)).median)} MB, anonymous ${round(mb(curl.map((m) => m.privateKb)).median)} MB; node forwarder RSS ${round(mb(node.map((m) => m.rss)).median)} MB`)
-  const rssRow = ratioRow({ section: 'hook', metric: `waiting for an answer (${opts.holdMs / 1000} s held): RSS of ${curl[0]?.processes.join(' + ')}`, unit: 'MB', value: mb(curl.map((m) => m.rss)), baseline: { name: 'node forwarder', value: mb(node.map((m) => m.rss)) } })
-  const privateRow = ratioRow({ section: 'hook', metric: 'waiting for an answer: of which anonymous memory (not shared library pages)', unit: 'MB', value: mb(curl.map((m) => m.privateKb)), baseline: { name: 'node forwarder', value: mb(node.map((m) => m.privateKb)) } })
+  const median = (xs: TreeMemory[], f: (m: TreeMemory) => number) => round(mb(xs.map(f)).median)
+  const each = (m: TreeMemory | undefined) => m?.each.map((p) => `${p.comm} RSS ${round(p.rss / 1024, 2)} / PSS ${round(p.pss / 1024, 2)} / USS ${round(p.uss / 1024, 2)} MB`).join(', ')
+  opts.log(`  waiting PermissionRequest hook (${curl[0]?.processes.join(' + ')}): RSS ${median(curl, (m) => m.rss)} MB, PSS ${median(curl, (m) => m.pss)} MB, USS ${median(curl, (m) => m.uss)} MB, anonymous ${median(curl, (m) => m.privateKb)} MB; node forwarder RSS ${median(node, (m) => m.rss)} MB, USS ${median(node, (m) => m.uss)} MB`)
+  opts.log(`    per process: ${each(curl[0])}; a second one waiting alongside: ${each(secondCurl[0])}`)
+  const row = (metric: string, f: (m: TreeMemory) => number) => {
+    const r = ratioRow({ section: 'hook', metric, unit: 'MB', value: mb(curl.map(f)), baseline: { name: 'node forwarder', value: mb(node.map(f)) } })
+    return { ...r, target: '< 5 MB', met: r.value.median < 5 }
+  }
   return [
-    { ...rssRow, target: '< 5 MB', met: rssRow.value.median < 5 },
-    { ...privateRow, target: '< 5 MB', met: privateRow.value.median < 5 },
+    row(`PermissionRequest hook waiting for an answer (${opts.holdMs / 1000} s held): RSS of ${curl[0]?.processes.join(' + ')}`, (m) => m.rss),
+    row('PermissionRequest hook waiting: PSS (shared pages divided among their users)', (m) => m.pss),
+    row('PermissionRequest hook waiting: USS (pages no other process maps; curl\'s libraries too while no other curl runs)', (m) => m.uss),
+    row('PermissionRequest hook waiting: of which anonymous memory (heap, stacks)', (m) => m.privateKb),
+    {
+      ...ratioRow({ section: 'hook', metric: 'a second PermissionRequest hook waiting alongside: USS (what it adds)', unit: 'MB', value: mb(secondCurl.map((m) => m.uss)), baseline: { name: 'node forwarder', value: mb(secondNode.map((m) => m.uss)) } }),
+      target: '< 5 MB',
+      met: mb(secondCurl.map((m) => m.uss)).median < 5,
+    },
   ]
 }
 

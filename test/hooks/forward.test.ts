@@ -402,7 +402,19 @@ describe('hooks/hooks.json', () => {
     expect(shims.starts('curl')).toHaveLength(1)
     // The token travels in the 0600 curl config, never on a command line that `ps` shows.
     expect(shims.starts('curl')[0]).not.toContain(endpoint.token)
+    expect(shims.starts('curl')[0]).toContain('--max-time 1 ')
     expect(endpoint.received).toEqual([input])
+  })
+
+  it('sends a PermissionRequest with curl alone too, given its long time limit, and prints the decision', async () => {
+    const { dirs, endpoint } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const shims = recordingPath()
+    const run = await runHook({ dirs, command: PERMISSION_HOOK.command, input: JSON.stringify(permissionRequest), path: shims.path })
+    expect(run).toMatchObject({ code: 0, stdout: JSON.stringify(decision) })
+    expect(shims.starts('node')).toEqual([])
+    expect(shims.starts('curl')).toHaveLength(1)
+    expect(shims.starts('curl')[0]).toContain(`--max-time ${/deliver\.sh" (\d+)$/.exec(PERMISSION_HOOK.command)![1]} `)
+    expect(endpoint.received).toEqual([permissionRequest])
   })
 
   it('is not swayed by the person\'s ~/.curlrc (headers in the output, another address)', async () => {
