@@ -10,7 +10,7 @@ import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
 import { benchApprovalReply } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
-import { benchEventLatency, benchHookCost } from './sections/hooks.js'
+import { benchEventLatency, benchHookCost, benchWaitingHookMemory } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
 import { benchScale } from './sections/scale.js'
 import { benchServerLoad } from './sections/server-load.js'
@@ -172,26 +172,39 @@ async function main() {
     }
 
     if (want('hooks') || want('mcp')) {
-      log('== hooks: cost to Claude Code, and latency to the provider')
       const sessionId = `bench-${randomUUID()}`
       const mcpPhone = '+14155550101'
       const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
       cleanups.push(() => mcp.close())
-      const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
+      const hookEnv = (pluginData: string, configHome = dirs.config): NodeJS.ProcessEnv => ({
         PATH: process.env.PATH,
         HOME: dirs.home,
-        XDG_CONFIG_HOME: dirs.config,
+        XDG_CONFIG_HOME: configHome,
         CLAUDE_PLUGIN_ROOT: process.cwd(),
         CLAUDE_PLUGIN_DATA: pluginData,
         CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
         CLAUDE_CODE_SESSION_ID: sessionId,
       })
-      const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
       if (want('hooks')) {
-        rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
+        log('== hooks: cost to Claude Code, latency to the provider, memory while waiting')
+        const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+        const nothingSaved = mkdtempSync(join(work, 'nothing-saved-'))
+        rows.push(
+          ...(await benchHookCost({
+            repeats: quick ? 10 : 40,
+            unmonitoredEnv: hookEnv(unmonitoredData),
+            idleEnv: hookEnv(dirs.pluginData, nothingSaved),
+            monitoredEnv: hookEnv(dirs.pluginData),
+            sessionId,
+            log,
+          })),
+        )
         rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+        const waitingData = mkdtempSync(join(work, 'waiting-'))
+        mkdirSync(join(waitingData, 'run'), { mode: 0o700 })
+        rows.push(...(await benchWaitingHookMemory({ repeats: quick ? 1 : 3, holdMs: quick ? 1000 : 3000, env: hookEnv(waitingData), runDir: join(waitingData, 'run'), claudePid: process.pid, sessionId, log })))
       }
-      if (want('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+      if (want('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, settleMs: 10_000, log })))
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
@@ -207,6 +220,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
     quick,
+    only: only ?? null,
     duration_s: Math.round((Date.now() - started) / 1000),
     rows,
   }

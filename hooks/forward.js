@@ -1,37 +1,39 @@
 #!/usr/bin/env node
-// Forwards one Claude Code hook event to this session's SMS notifier (the plugin's MCP server).
+// Forwards one Claude Code hook event to this session's SMS notifier (the plugin's MCP server), where
+// curl is missing: hooks/deliver.sh does the same with sh and curl, and runs this only then.
 //
-// Claude Code runs this for every registered hook event (hooks/hooks.json), so it must never slow or
-// break a session: it prints nothing on stdout (stdout of some hooks becomes Claude's context), exits
-// 0 whatever happens (another code would surface as a hook error), and gives up after DEADLINE_MS
-// (SessionEnd hooks share a 1.5 s budget). Plain JavaScript with no dependencies and no build step:
+// Claude Code runs hooks for every registered event (hooks/hooks.json), so this must never slow or
+// break a session: it prints nothing on stdout unless the notifier answers with a decision for the
+// hook (200 with a body starting {"hookSpecificOutput"), exits 0 whatever happens (another code would
+// surface as a hook error), and gives up after the seconds given as its argument (1 by default;
+// SessionEnd hooks share a 1.5 s budget). Plain JavaScript with no dependencies and no build step:
 // it runs from the plugin folder exactly as committed.
 //
-// One exception: a PermissionRequest hook waits (up to the hook's own timeout in hooks.json) while the
-// MCP server finds out whether the person answers from the phone. When the answer is a 200 whose body is
-// a decision ({"hookSpecificOutput": ...}), that body is printed on stdout for Claude Code; a 204, or
-// anything else, prints nothing and the terminal's dialog decides.
+// One exception: a PermissionRequest hook waits (hooks.json gives it seconds just under the hook's own
+// timeout of a day) while the MCP server finds out whether the person answers from the phone. When the
+// answer is a 200 whose body is a decision ({"hookSpecificOutput": ...}), that body is printed on stdout
+// for Claude Code; a 204, or anything else, prints nothing and the terminal's dialog decides.
 //
 // The MCP server, a direct child of Claude Code, writes $CLAUDE_PLUGIN_DATA/run/<Claude's pid>.json
-// ({port, token, pid}) and removes it on exit (DESIGN §3, docs/mcp-server.md). Claude Code gives hooks
-// that pid as CLAUDE_PID (2.1.214+). The MCP server ignores the events of a session nobody monitors,
-// unless a saved session (~/.config/claude-sms-notifier/sessions/*.json) could be resumed by them. So
-// with no run file, or no saved session at all, the forwarder exits before reading its input.
-// hooks/hooks.json makes the same two checks in sh, so that in the usual case node never starts.
+// ({socket, token, pid, pid_start}) and removes it on exit (DESIGN §3, mcp/run-file.ts). Claude Code
+// gives hooks that pid as CLAUDE_PID (2.1.214+). The MCP server ignores the events of a session nobody
+// monitors, unless a saved session (~/.config/claude-sms-notifier/sessions/*.json) could be resumed by
+// them. So with no run file, or no saved session at all, the forwarder exits before reading its input.
+// A run file whose server is gone (kill -9) is removed.
 
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 
-const DEADLINE_MS = 1000
-// hooks.json gives the PermissionRequest hook 86400 s; Claude Code kills it then, this is a backstop.
-const PERMISSION_DEADLINE_MS = 86_400_000
-// The MCP server's hook endpoint refuses bodies over 1 MB; a failing Write of a large file must still
-// be reported, so the bulky tool input is dropped and the error kept.
+const seconds = Number(process.argv[2])
+// (A timer longer than 2^31 - 1 ms would fire at once.)
+const DEADLINE_MS = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, 2 ** 31 - 1) : 1000
+// The MCP server's hook endpoint takes bodies up to 1 MB as they are and trims larger ones itself
+// (mcp/hook-endpoint.ts); trimming here as well keeps a huge body off the socket.
 const MAX_BODY_BYTES = 900_000
 
 // Whatever is still pending at the deadline (a hung server, stdin never closed) is abandoned.
-let deadline = setTimeout(() => process.exit(0), DEADLINE_MS)
+const deadline = setTimeout(() => process.exit(0), DEADLINE_MS)
 deadline.unref()
 
 const target = findMonitoringServer(process.env)
@@ -39,15 +41,8 @@ if (!target || !anySavedSession(process.env)) process.exit(0)
 
 try {
   const body = await readEventBody()
-  if (body) {
-    const waitsForDecision = isPermissionRequest(body)
-    if (waitsForDecision) {
-      clearTimeout(deadline)
-      deadline = setTimeout(() => process.exit(0), PERMISSION_DEADLINE_MS)
-    }
-    const decision = await deliver(target, body, waitsForDecision ? 0 : DEADLINE_MS)
-    if (decision) await new Promise((resolve) => process.stdout.write(decision, resolve))
-  }
+  const answer = body ? await deliver(target, body) : undefined
+  if (answer) writeSync(1, answer) // before process.exit: stdout pipes are asynchronous on macOS
 } catch (error) {
   // Claude Code shows hook stderr only in its debug output: a clue for whoever looks, harmless otherwise.
   process.stderr.write(`sms-notifier: event not delivered (${error instanceof Error ? error.message : String(error)})\n`)
@@ -60,15 +55,24 @@ function findMonitoringServer(env) {
   // Before 2.1.214 there is no CLAUDE_PID; run directly (exec form) the hook's parent is Claude itself.
   const claudePid = env.CLAUDE_PID || String(process.ppid)
   if (!dataDir || !/^\d+$/.test(claudePid)) return undefined
+  const file = join(dataDir, 'run', `${claudePid}.json`)
   let run
   try {
-    run = JSON.parse(readFileSync(join(dataDir, 'run', `${claudePid}.json`), 'utf8'))
+    run = JSON.parse(readFileSync(file, 'utf8'))
   } catch {
     return undefined // absent (not monitored) or being replaced this instant: nothing to do either way
   }
-  if (!Number.isInteger(run?.port) || run.port <= 0 || run.port > 65535 || typeof run.token !== 'string' || !run.token) return undefined
-  if (Number.isInteger(run.pid) && !isAlive(run.pid)) return undefined // a crashed server's leftover file
-  return { port: run.port, token: run.token }
+  if (typeof run?.socket !== 'string' || !run.socket || typeof run.token !== 'string' || !run.token) return undefined
+  if (Number.isInteger(run.pid) && !isServerRunning(run.pid, run.pid_start)) {
+    // A crashed server's leftover: removed, unless a new server of this Claude wrote it meanwhile.
+    try {
+      if (JSON.parse(readFileSync(file, 'utf8')).pid === run.pid) for (const f of [file, file.replace(/\.json$/, '.curl')]) rmSync(f, { force: true })
+    } catch {
+      // already gone
+    }
+    return undefined
+  }
+  return { socket: run.socket, token: run.token }
 }
 
 /** A session is monitored, or could be resumed, only when its file is in the plugin's sessions folder. */
@@ -81,12 +85,30 @@ function anySavedSession(env) {
   }
 }
 
-function isAlive(pid) {
+/**
+ * kill(pid, 0) fails with EPERM when the pid belongs to another user's process: not our MCP server,
+ * which runs as this user, unless its start time (/proc/<pid>/stat field 22, Linux) is the recorded
+ * one. A pid reused by one of this user's processes differs in its start time (elsewhere not checked).
+ */
+function isServerRunning(pid, recordedStart) {
+  let otherUser = false
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
-    return error?.code === 'EPERM'
+    if (error?.code !== 'EPERM') return false
+    otherUser = true
+  }
+  const start = typeof recordedStart === 'string' ? startTime(pid) : undefined
+  if (otherUser) return start !== undefined && start === recordedStart
+  return start === undefined || start === recordedStart
+}
+
+function startTime(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
   }
 }
 
@@ -106,34 +128,24 @@ async function readEventBody() {
   return Buffer.from(JSON.stringify(event))
 }
 
-function isPermissionRequest(body) {
-  try {
-    return JSON.parse(body.toString('utf8')).hook_event_name === 'PermissionRequest'
-  } catch {
-    return false
-  }
-}
-
-/** Posts the event; resolves with the decision to print (a PermissionRequest's answer), else undefined. */
-function deliver({ port, token }, body, timeoutMs) {
+/** Resolves with what the hook prints: the answer when it is a decision, else undefined. */
+function deliver({ socket, token }, body) {
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
-        port,
+        socketPath: socket,
         method: 'POST',
         path: '/hook',
-        headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${token}` },
-        timeout: timeoutMs,
+        headers: { host: 'localhost', 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${token}` },
+        timeout: DEADLINE_MS,
       },
       (res) => {
         const chunks = []
         res.on('data', (chunk) => chunks.push(chunk))
         res.on('end', () => {
-          if (res.statusCode === 204) return resolve(undefined)
-          if (res.statusCode !== 200) return reject(new Error(`the notifier answered HTTP ${res.statusCode}`))
+          if (res.statusCode !== 200 && res.statusCode !== 204) return reject(new Error(`the notifier answered HTTP ${res.statusCode}`))
           const answer = Buffer.concat(chunks).toString('utf8')
-          resolve(answer.startsWith('{"hookSpecificOutput"') ? answer : undefined)
+          resolve(res.statusCode === 200 && answer.startsWith('{"hookSpecificOutput"') ? answer : undefined)
         })
         res.on('error', reject)
       },

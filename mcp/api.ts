@@ -1,4 +1,5 @@
-import ky, { type KyInstance } from 'ky'
+import type { KyInstance } from 'ky'
+import { nodeHttpFetch } from './http-fetch.js'
 import type { z } from 'zod'
 import {
   ErrorBody,
@@ -34,6 +35,8 @@ export class ServerRejected extends Error {
 
 export interface ApiOptions {
   timeoutMs?: number
+  /** The transport under ky; node:http by default (mcp/http-fetch.ts). */
+  fetch?: typeof fetch
 }
 
 /**
@@ -41,7 +44,11 @@ export interface ApiOptions {
  * tools answer at once, and the outbox owns retrying events with backoff.
  */
 export function createApi(opts: ApiOptions = {}) {
-  const http: KyInstance = ky.create({ timeout: opts.timeoutMs ?? 10_000, retry: 0, throwHttpErrors: false })
+  // ky is loaded on the first call: at import it probes Node's fetch classes, which loads undici's
+  // JavaScript (about 6 MB resident), and a session that is not monitored never calls the server.
+  let client: Promise<KyInstance> | undefined
+  const http = () =>
+    (client ??= import('ky').then(({ default: ky }) => ky.create({ timeout: opts.timeoutMs ?? 10_000, retry: 0, throwHttpErrors: false, fetch: opts.fetch ?? nodeHttpFetch })))
 
   async function call<S extends z.ZodType>(
     url: string,
@@ -49,9 +56,10 @@ export function createApi(opts: ApiOptions = {}) {
     schema: S,
     okStatuses: number[] = [200],
   ): Promise<z.infer<S>> {
+    const ky = await http()
     let res: Response
     try {
-      res = await http(url, {
+      res = await ky(url, {
         method: init.method ?? 'post',
         ...(init.method === 'get' ? {} : { json: init.json ?? {} }),
         headers: init.bearer ? { authorization: `Bearer ${init.bearer}` } : undefined,

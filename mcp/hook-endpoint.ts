@@ -1,37 +1,55 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { z } from 'zod'
 import { HookEvent } from './events.js'
 import type { Logger } from './log.js'
-import { readJson, removeFile, writeJsonAtomic } from './store.js'
 
 /**
- * Where the hook forwarder delivers Claude Code's hook JSON (DESIGN §3): HTTP on 127.0.0.1:0 with a
- * random bearer token, so other local users and web pages cannot inject events. The answer comes
+ * Where hook commands deliver Claude Code's hook JSON (DESIGN §3): HTTP over a Unix domain socket in
+ * a directory only this user can enter (mcp/run-file.ts), plus a random bearer token. The answer comes
  * only after onEvent resolved, i.e. after the event is on disk: SessionEnd hooks get 1.5 s in all.
- * The answer has no body (204) unless onEvent resolved with a decision for a PermissionRequest hook:
- * then 200 with exactly the JSON the hook prints on stdout. `signal` aborts when the hook went away
- * before its answer (Claude Code killed it at its timeout, or exited).
+ *
+ * The answer is the hook's output: 204 with no body, unless onEvent resolved with a decision for the
+ * hook (a PermissionRequest answered from the phone); then 200 with exactly the JSON the hook command
+ * prints on stdout. Hook commands print a body only when it is a 200 starting with {"hookSpecificOutput".
+ * `signal` aborts when the hook went away before its answer: Claude Code killed it at its timeout or
+ * exited, or its curl gave up at --max-time; either way the socket connection closed.
  */
 export interface HookEndpoint {
-  port: number
+  socketPath: string
   token: string
   close(): Promise<void>
 }
 
-const MAX_BODY_BYTES = 1_000_000
+/** What a hook command prints on stdout, e.g. {"hookSpecificOutput":{"hookEventName":"PermissionRequest",...}}. */
+export interface HookAnswer {
+  hookSpecificOutput: Record<string, unknown>
+  [field: string]: unknown
+}
 
-export type HookAnswer = { hookSpecificOutput: Record<string, unknown> }
+export type OnHookEvent = (event: HookEvent, signal: AbortSignal) => Promise<HookAnswer | undefined | void>
 
-export async function startHookEndpoint(opts: { onEvent: (event: HookEvent, signal: AbortSignal) => Promise<HookAnswer | undefined | void>; log: Logger; token?: string }): Promise<HookEndpoint> {
+/** A hook JSON up to this size is taken as it is. */
+export const MAX_BODY_BYTES = 1_000_000
+/**
+ * A larger one (a Write of a big file that failed) is still read, up to this, and trimmed: the bulky
+ * tool input and output dropped, the error kept (the node forwarder did this before sending; curl
+ * cannot). Beyond it the event is refused with 413.
+ */
+export const MAX_OVERSIZED_BODY_BYTES = 16_000_000
+const TRIMMED_TEXT_CHARS = 10_000
+
+export async function startHookEndpoint(opts: { socketPath: string; onEvent: OnHookEvent; log: Logger; token?: string }): Promise<HookEndpoint> {
   const token = opts.token ?? randomBytes(32).toString('base64url')
   const expected = Buffer.from(`Bearer ${token}`)
 
-  const reply = (res: ServerResponse, status: number, body: Record<string, unknown>) => {
+  const reply = (res: ServerResponse, status: number, body?: Record<string, unknown>) => {
     if (res.headersSent) return
+    if (body === undefined) {
+      res.writeHead(status, { connection: 'close' })
+      res.end()
+      return
+    }
     res.writeHead(status, { 'content-type': 'application/json', connection: 'close' })
     res.end(JSON.stringify(body))
   }
@@ -49,7 +67,7 @@ export async function startHookEndpoint(opts: { onEvent: (event: HookEvent, sign
       let size = 0
       for await (const chunk of req) {
         size += (chunk as Buffer).length
-        if (size > MAX_BODY_BYTES) return reply(res, 413, { error: 'payload_too_large', message: 'hook JSON over 1 MB' })
+        if (size > MAX_OVERSIZED_BODY_BYTES) return reply(res, 413, { error: 'payload_too_large', message: `hook JSON over ${MAX_OVERSIZED_BODY_BYTES} bytes` })
         chunks.push(chunk as Buffer)
       }
       let json: unknown
@@ -58,25 +76,25 @@ export async function startHookEndpoint(opts: { onEvent: (event: HookEvent, sign
       } catch {
         return reply(res, 400, { error: 'invalid_request', message: 'body must be the hook JSON' })
       }
+      if (size > MAX_BODY_BYTES) json = trimOversizedEvent(json)
       const event = HookEvent.safeParse(json)
       if (!event.success) return reply(res, 400, { error: 'invalid_request', message: 'hook JSON needs a hook_event_name' })
       const gone = new AbortController()
       res.on('close', () => gone.abort())
-      const decision = await opts.onEvent(event.data, gone.signal)
-      if (decision) return reply(res, 200, decision)
-      if (res.headersSent) return
-      res.writeHead(204, { connection: 'close' })
-      res.end()
+      const answer = await opts.onEvent(event.data, gone.signal)
+      if (answer && typeof answer.hookSpecificOutput === 'object') reply(res, 200, answer)
+      else reply(res, 204)
     } catch (error) {
       opts.log.error({ err: error }, 'hook event failed')
       reply(res, 500, { error: 'server_error', message: 'the MCP server could not record the event' })
     }
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
+  // A PermissionRequest hook may wait for the phone for as long as its timeout allows.
+  server.requestTimeout = 0
+  server.listen(opts.socketPath)
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))])
   return {
-    port,
+    socketPath: opts.socketPath,
     token,
     close: () =>
       new Promise<void>((resolve) => {
@@ -86,28 +104,16 @@ export async function startHookEndpoint(opts: { onEvent: (event: HookEvent, sign
   }
 }
 
-export const RunFile = z.object({
-  port: z.number().int(),
-  token: z.string(),
-  pid: z.number().int(),
-  claude_pid: z.number().int(),
-  session_id_at_spawn: z.string().nullable(),
-  started_at: z.string(),
-})
-export type RunFile = z.infer<typeof RunFile>
-
-/** $CLAUDE_PLUGIN_DATA/run/<claude pid>.json: how the forwarder finds this session's MCP server. */
-export function runFilePath(runDir: string, claudePid: number): string {
-  return join(runDir, `${claudePid}.json`)
-}
-
-export async function writeRunFile(file: string, content: RunFile): Promise<void> {
-  await writeJsonAtomic(file, content)
-}
-
-/** Removes the run file unless a newer MCP server process of the same Claude already replaced it. */
-export async function removeRunFile(file: string, pid = process.pid): Promise<void> {
-  const current = await readJson(file, RunFile)
-  if (current && current.pid !== pid) return
-  await removeFile(file)
+/** A hook JSON over MAX_BODY_BYTES, reduced to what the notifier uses: the error is kept, the bulk dropped. */
+export function trimOversizedEvent(json: unknown): unknown {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return json
+  const event = { ...(json as Record<string, unknown>) }
+  for (const bulky of ['tool_input', 'tool_response', 'last_assistant_message']) {
+    if (bulky in event) event[bulky] = { omitted: `larger than ${MAX_BODY_BYTES} bytes` }
+  }
+  for (const long of ['error', 'prompt', 'message']) {
+    const value = event[long]
+    if (typeof value === 'string') event[long] = value.slice(0, TRIMMED_TEXT_CHARS)
+  }
+  return event
 }

@@ -8,10 +8,11 @@ import { createApi } from './api.js'
 import { createApprovals } from './approvals.js'
 import { createAuth } from './auth.js'
 import { loadMcpConfig } from './config.js'
-import { removeRunFile, runFilePath, startHookEndpoint, writeRunFile } from './hook-endpoint.js'
+import { startHookEndpoint, type HookEndpoint } from './hook-endpoint.js'
 import { createMcpLogger } from './log.js'
 import { createMonitor } from './monitor.js'
 import { createOutbox, defaultRetryPolicy } from './outbox.js'
+import { chooseSocketPath, ensureOwnRunDir, processStartTime, removeRunFile, removeSocket, removeStaleRunFiles, runFilePath, writeRunFile } from './run-file.js'
 import { ensurePrivateDir, storePaths } from './store.js'
 import { refusal, type ToolAnswer } from './tools/answer.js'
 import type { ToolContext } from './tools/context.js'
@@ -55,30 +56,41 @@ const approvals = createApprovals({
   retryBaseMs: config.retryBaseMs,
   fallbackWaiting: (permission, askedAt) => monitor.sendPermissionWaiting(permission, askedAt),
 })
-const hooks = await startHookEndpoint({
-  log,
-  onEvent: async (event, signal) => {
-    // A permission request after the monitor saw it (it may resume a session); anything else that may
-    // settle open requests before: a SessionEnd ends monitoring, and with it the session token.
-    if (event.hook_event_name === 'PermissionRequest') {
-      await monitor.handleHook(event)
-      return approvals.handleHook(event, signal)
-    }
-    const answer = approvals.handleHook(event, signal)
-    await monitor.handleHook(event)
-    return answer
-  },
-})
-// How the hook forwarder finds this process; events of a session nobody monitors are ignored here.
+// How hook commands find this process; events of a session nobody monitors are ignored here.
 const runFile = runFilePath(config.runDir, config.claudePid)
-await writeRunFile(runFile, {
-  port: hooks.port,
-  token: hooks.token,
-  pid: process.pid,
-  claude_pid: config.claudePid,
-  session_id_at_spawn: config.claudeSessionId ?? null,
-  started_at: new Date().toISOString(),
-})
+let hooks: HookEndpoint | undefined
+try {
+  await ensureOwnRunDir(config.runDir)
+  const stale = await removeStaleRunFiles(config.runDir)
+  if (stale.length) log.info({ run_files: stale }, 'removed the run files of MCP servers that are gone')
+  hooks = await startHookEndpoint({
+    socketPath: await chooseSocketPath(config.runDir),
+    log,
+    onEvent: async (event, signal) => {
+      // A permission request after the monitor saw it (it may resume a session); anything else that may
+      // settle open requests before: a SessionEnd ends monitoring, and with it the session token.
+      if (event.hook_event_name === 'PermissionRequest') {
+        await monitor.handleHook(event)
+        return approvals.handleHook(event, signal)
+      }
+      const answer = approvals.handleHook(event, signal)
+      await monitor.handleHook(event)
+      return answer
+    },
+  })
+  await writeRunFile(runFile, {
+    socket: hooks.socketPath,
+    token: hooks.token,
+    pid: process.pid,
+    pid_start: processStartTime(process.pid),
+    claude_pid: config.claudePid,
+    session_id_at_spawn: config.claudeSessionId ?? null,
+    started_at: new Date().toISOString(),
+  })
+} catch (error) {
+  // The tools still work; hook events cannot reach this process until the directory is fixed.
+  log.error({ err: error }, `hook events cannot be received: ${(error as Error).message}`)
+}
 monitor = createMonitor({
   paths,
   api,
@@ -162,7 +174,9 @@ async function shutdown(why: string) {
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS + 100))])
   outbox.close()
   await removeRunFile(runFile).catch(() => undefined)
-  await hooks.close().catch(() => undefined)
+  await hooks?.close().catch(() => undefined)
+  // Also when a newer process of this Claude took over the run file: this socket and its directory are ours.
+  if (hooks) await removeSocket(hooks.socketPath, config.runDir).catch(() => undefined)
   process.exit(0)
 }
 // A bug in one timer callback must not end monitoring silently: log it and carry on (state is on disk).
@@ -176,7 +190,7 @@ process.stdin.on('close', () => void shutdown('stdin closed'))
 // Before the first tool call can arrive: its answer tells the person monitoring resumed.
 await monitor.resume()
 await server.connect(new StdioServerTransport())
-log.info({ claude_pid: config.claudePid, hook_port: hooks.port }, 'MCP server ready')
+log.info({ claude_pid: config.claudePid, hook_socket: hooks?.socketPath }, 'MCP server ready')
 
 // What a previous process (of any session of this user) could not send goes out now.
 void outbox.flush({ force: true }).catch((e) => log.error({ err: e }, 'outbox flush failed'))

@@ -190,8 +190,11 @@ export function createMonitor(deps: MonitorDeps) {
         active.last_event = { name: event.hook_event_name, at: now().toISOString() }
         const sending = decision.actions.some((a) => a.type === 'send' || a.type === 'end_monitoring')
         await persist()
-        await apply(decision.actions)
-        await persist()
+        // Most events (a tool used, a prompt) change only the clock: written once, not twice.
+        if (decision.actions.length) {
+          await apply(decision.actions)
+          await persist()
+        }
         armWaitingClock()
         if (sending) kickOutbox()
       }),

@@ -16,7 +16,6 @@ const cli = await claudeCli()
 if ('unavailable' in cli) console.warn(`SKIPPED the end-to-end suite: the Claude Code CLI could not be installed (${cli.unavailable}). Run node scripts/install-claude-code.mjs.`)
 const bin = 'bin' in cli ? cli.bin : ''
 const checkout = resolve('.')
-const FORWARDER = resolve('hooks/forward.js')
 const MCP_SERVER = resolve('dist/mcp/main.js')
 
 describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { timeout: 60_000 }, () => {
@@ -51,8 +50,9 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { t
     expect(text).toContain('⚠️')
     expect(text).toContain('"Migrate the billing database"')
     expect(text).toMatch(/Error: .*No such file or directory/)
-    expect(node.scripts()).toContain(MCP_SERVER)
-    expect(node.scripts()).toContain(FORWARDER)
+    // The hooks delivered with curl: the only node started was the MCP server.
+    expect(node.scripts()).toEqual([MCP_SERVER])
+    expect(node.curlRuns().length).toBeGreaterThan(0)
     expect(hookResponses(run).find((h) => h.event === 'PostToolUseFailure')).toMatchObject({ exitCode: 0, outcome: 'success', stdout: '' })
   })
 
@@ -88,7 +88,7 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { t
     expect(seen.at(-1)).toContain('mcp__plugin_sms-notifier_sms__sms_status')
   })
 
-  it('costs an unmonitored session nothing: a failing tool texts nothing and starts no node for hooks', async () => {
+  it('costs an unmonitored session nothing: a failing tool texts nothing and starts neither node nor curl for hooks', async () => {
     const home = claudeHome()
     const { phone } = await pairedPerson(db.sql, server, home)
     const node = recordingNode()
@@ -109,6 +109,7 @@ describe.skipIf(!bin)('the plugin in Claude Code, loaded with --plugin-dir', { t
     // The hook ran and succeeded (it is synchronous), yet the only node started was the MCP server.
     expect(hookResponses(run).find((h) => h.event === 'PostToolUseFailure')).toMatchObject({ exitCode: 0, outcome: 'success', stdout: '' })
     expect(node.scripts()).toEqual([MCP_SERVER])
+    expect(node.curlRuns()).toEqual([])
     expect(textsTo(phone)).toEqual([])
   })
 })

@@ -99,8 +99,9 @@ describe.skipIf(!bin)('the plugin installed from a marketplace', () => {
     expect(run.code, explain(run)).toBe(0)
     expect(scenario.errorText()).toContain('"Rotate the API keys"')
     expect(scenario.errorText()).toMatch(/Error: .*No such file or directory/)
-    // Both the MCP server and the forwarder ran from Claude Code's copy, not from the checkout.
-    expect(node.scripts()).toContain(join(cached, 'dist', 'mcp', 'main.js'))
-    expect(node.scripts()).toContain(join(cached, 'hooks', 'forward.js'))
+    // Both the MCP server and the hooks ran from Claude Code's copy, not from the checkout.
+    expect(node.scripts()).toEqual([join(cached, 'dist', 'mcp', 'main.js')])
+    expect(node.curlRuns().length).toBeGreaterThan(0)
+    expect(new Set(node.curlRuns())).toEqual(new Set([cached]))
   })
 })

@@ -33,21 +33,29 @@ export async function pairedPerson(sql: Sql, server: TestServer, home: ClaudeHom
   return { phone }
 }
 
-/** A `node` first on PATH that records what each start runs, then execs the real node. */
+/** A `node` and a `curl` first on PATH that record each start, then exec the real ones. */
 export interface NodeRecorder {
   path: string
-  /** The script path of every node started so far (the MCP server, each hook forwarder). */
+  /** The script path of every node started so far (the MCP server, a hook forwarder where curl is missing). */
   scripts(): string[]
+  /** The plugin folder ($CLAUDE_PLUGIN_ROOT) of every curl started so far: the hooks that delivered an event. */
+  curlRuns(): string[]
 }
 
 export function recordingNode(): NodeRecorder {
   const bin = mkdtempSync(join(tmpdir(), 'e2e-node-'))
   const log = join(bin, 'starts.log')
-  writeFileSync(join(bin, 'node'), `#!/bin/sh\nprintf '%s\\n' "$1" >> "${log}"\nexec "${process.execPath}" "$@"\n`)
+  const curlLog = join(bin, 'curl.log')
+  // The script is the first argument that is not a node option (.mcp.json passes V8 flags first).
+  writeFileSync(join(bin, 'node'), `#!/bin/sh\nfor a in "$@"; do case $a in -*) ;; *) printf '%s\\n' "$a" >> "${log}"; break ;; esac; done\nexec "${process.execPath}" "$@"\n`)
+  writeFileSync(join(bin, 'curl'), `#!/bin/sh\nprintf '%s\\n' "$CLAUDE_PLUGIN_ROOT" >> "${curlLog}"\nexec /usr/bin/curl "$@"\n`)
   chmodSync(join(bin, 'node'), 0o755)
+  chmodSync(join(bin, 'curl'), 0o755)
+  const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [])
   return {
     path: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    scripts: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+    scripts: () => lines(log),
+    curlRuns: () => lines(curlLog),
   }
 }
 

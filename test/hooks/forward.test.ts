@@ -1,136 +1,173 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:http'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { HookEvent } from '../../mcp/events.js'
+import { startHookEndpoint, type HookAnswer, type HookEndpoint } from '../../mcp/hook-endpoint.js'
+import { createMcpLogger } from '../../mcp/log.js'
+import { ensureOwnRunDir, processStartTime, runFilePath, writeRunFile } from '../../mcp/run-file.js'
 
 /**
- * The hook forwarder (hooks/forward.js) as Claude Code runs it: a process with the hook JSON on stdin
- * and CLAUDE_PID / CLAUDE_PLUGIN_DATA in its environment, delivering to a real HTTP server on
- * 127.0.0.1 standing in for the MCP server's hook endpoint.
+ * The hook command of hooks/hooks.json as Claude Code runs it (`sh -c`, the hook JSON on stdin,
+ * CLAUDE_PID / CLAUDE_PLUGIN_DATA in its environment): hooks/deliver.sh with curl, and the node
+ * forwarder hooks/forward.js where curl is missing, each in front of the MCP server's real hook
+ * endpoint (mcp/hook-endpoint.ts) on a Unix socket, with the run files the MCP server writes.
  */
 const FORWARDER = resolve('hooks/forward.js')
-const HOOKS = JSON.parse(readFileSync('hooks/hooks.json', 'utf8')) as { hooks: Record<string, { hooks: { command: string; async?: boolean }[] }[]> }
+const HOOKS = JSON.parse(readFileSync('hooks/hooks.json', 'utf8')) as { hooks: Record<string, { hooks: { command: string; async?: boolean; timeout?: number }[] }[]> }
+const COMMAND = HOOKS.hooks.PostToolUseFailure![0]!.hooks[0]!.command
+const PERMISSION_HOOK = HOOKS.hooks.PermissionRequest![0]!.hooks[0]!
 const CLAUDE_PID = '424242'
-
-interface Received {
-  url: string
-  authorization: string | undefined
-  body: string
-}
-
-interface Endpoint {
-  port: number
-  received: Received[]
-  /** Requests that arrived (resolved at arrival, before any answer). */
-  arrivals: Promise<IncomingMessage>[]
-  server: Server
-  close(): Promise<void>
-}
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-type Answer = 'ok' | 'unauthorized' | 'hang' | ((req: IncomingMessage, body: string) => Promise<{ status: number; body?: string } | 'hang'>)
+interface Endpoint extends HookEndpoint {
+  received: HookEvent[]
+  /** Resolves with each event as it arrives, before any answer. */
+  arrivals: Promise<HookEvent>[]
+}
 
-async function startEndpoint(answer: Answer = 'ok'): Promise<Endpoint> {
-  const received: Received[] = []
-  const sockets = new Set<Socket>()
-  let arrived!: (req: IncomingMessage) => void
-  const arrivals = [new Promise<IncomingMessage>((r) => (arrived = r))]
+/** The real hook endpoint; `answer` decides what each event gets (undefined: 204; 'hang': never answered). */
+async function startEndpoint(
+  dir: string,
+  answer: (e: HookEvent, signal: AbortSignal) => HookAnswer | undefined | 'hang' | Promise<HookAnswer | undefined> = () => undefined,
+): Promise<Endpoint> {
+  const received: HookEvent[] = []
+  let arrived!: (e: HookEvent) => void
+  const arrivals = [new Promise<HookEvent>((r) => (arrived = r))]
+  const endpoint = await startHookEndpoint({
+    socketPath: join(dir, `${process.pid}.sock`),
+    log: createMcpLogger('silent'),
+    onEvent: async (event, signal) => {
+      received.push(event)
+      arrived(event)
+      arrivals.push(new Promise<HookEvent>((r) => (arrived = r)))
+      const a = answer(event, signal)
+      return a === 'hang' ? new Promise<never>(() => {}) : a
+    },
+  })
+  cleanups.push(() => endpoint.close())
+  return Object.assign(endpoint, { received, arrivals })
+}
+
+/** A stand-in for the MCP server on the socket that answers whatever status and body it is told to. */
+async function startRawEndpoint(dir: string, reply: { status: number; body?: string }): Promise<HookEndpoint> {
+  const socketPath = join(dir, `${process.pid}-raw.sock`)
   const server = createServer(async (req, res) => {
-    arrived(req)
-    arrivals.push(new Promise<IncomingMessage>((r) => (arrived = r)))
-    let body = ''
-    for await (const chunk of req) body += chunk
-    received.push({ url: req.url ?? '', authorization: req.headers.authorization, body })
-    if (typeof answer === 'function') {
-      const reply = await answer(req, body)
-      if (reply === 'hang') return
-      res.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' })
-      return res.end(reply.body)
-    }
-    if (answer === 'hang') return
-    res.writeHead(answer === 'ok' ? 200 : 401, { 'content-type': 'application/json' })
-    res.end(answer === 'ok' ? '{}' : '{"error":"unauthorized"}')
+    for await (const _ of req) void _
+    res.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' })
+    res.end(reply.body)
   })
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  server.listen(0, '127.0.0.1')
+  server.listen(socketPath)
   await once(server, 'listening')
-  const endpoint: Endpoint = {
-    port: (server.address() as AddressInfo).port,
-    received,
-    arrivals,
-    server,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
-  cleanups.push(endpoint.close)
-  return endpoint
+  const close = () => new Promise<void>((r) => server.close(() => r()))
+  cleanups.push(close)
+  return { socketPath, token: 'raw-token', close }
 }
 
 /**
- * The plugin's folders: $CLAUDE_PLUGIN_DATA with a run file for CLAUDE_PID when the MCP server runs, and
- * $XDG_CONFIG_HOME/claude-sms-notifier/sessions with a saved session when one is monitored.
+ * The plugin's folders: $CLAUDE_PLUGIN_DATA/run (0700) with the run files for CLAUDE_PID when the MCP
+ * server runs, and $XDG_CONFIG_HOME/claude-sms-notifier/sessions with a saved session when one is monitored.
  */
 interface Dirs {
   dataDir: string
+  runDir: string
   configHome: string
 }
 
-function pluginDirs(run?: Record<string, unknown>, opts: { savedSession?: boolean } = {}): Dirs {
-  const base = mkdtempSync(join(tmpdir(), 'sms-forward-'))
+async function pluginDirs(opts: { savedSession?: boolean } = {}): Promise<Dirs> {
+  const base = mkdtempSync(join(tmpdir(), 'sms-hook-'))
   const dataDir = join(base, 'data')
+  const runDir = join(dataDir, 'run')
   const configHome = join(base, 'config')
-  mkdirSync(dataDir, { recursive: true })
-  if (run) {
-    mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(dataDir, 'run', `${CLAUDE_PID}.json`), JSON.stringify(run), { mode: 0o600 })
-  }
+  await ensureOwnRunDir(runDir)
   const sessions = join(configHome, 'claude-sms-notifier', 'sessions')
   mkdirSync(sessions, { recursive: true, mode: 0o700 })
-  if (opts.savedSession ?? Boolean(run)) writeFileSync(join(sessions, 'session-1.json'), '{}', { mode: 0o600 })
-  return { dataDir, configHome }
+  if (opts.savedSession ?? true) writeFileSync(join(sessions, 'session-1.json'), '{}', { mode: 0o600 })
+  return { dataDir, runDir, configHome }
 }
 
-const monitored = (endpoint: Endpoint, token = 'secret-token') => pluginDirs({ port: endpoint.port, token, pid: process.pid })
+async function writeRun(dirs: Dirs, endpoint: HookEndpoint, over: { token?: string; pid?: number } = {}) {
+  const pid = over.pid ?? process.pid
+  await writeRunFile(runFilePath(dirs.runDir, Number(CLAUDE_PID)), {
+    socket: endpoint.socketPath,
+    token: over.token ?? endpoint.token,
+    pid,
+    pid_start: processStartTime(pid),
+    claude_pid: Number(CLAUDE_PID),
+    session_id_at_spawn: 'session-1',
+    started_at: new Date().toISOString(),
+  })
+}
+
+/** A monitored session: saved session, MCP server endpoint, run files. */
+async function monitored(answer?: Parameters<typeof startEndpoint>[1]) {
+  const dirs = await pluginDirs()
+  const endpoint = await startEndpoint(dirs.runDir, answer)
+  await writeRun(dirs, endpoint)
+  return { dirs, endpoint }
+}
+
+/**
+ * A PATH of its own: `sh`, a `node` and (unless curl is false) a `curl` that record each start and then
+ * run the real ones. Without curl, the hook command falls back to the node forwarder.
+ */
+function recordingPath(opts: { curl?: boolean } = {}): { path: string; starts: (name: 'node' | 'curl') => string[] } {
+  const bin = mkdtempSync(join(tmpdir(), 'sms-path-'))
+  symlinkSync('/bin/sh', join(bin, 'sh'))
+  const tools: [string, string][] = [['node', process.execPath]]
+  if (opts.curl ?? true) tools.push(['curl', '/usr/bin/curl'])
+  for (const [name, real] of tools) {
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "$*" >> "${join(bin, `${name}.log`)}"\nexec "${real}" "$@"\n`)
+    chmodSync(join(bin, name), 0o755)
+  }
+  const starts = (name: string) => (existsSync(join(bin, `${name}.log`)) ? readFileSync(join(bin, `${name}.log`), 'utf8').trim().split('\n') : [])
+  return { path: bin, starts }
+}
+const pathWithoutCurl = () => recordingPath({ curl: false }).path
 
 interface Run {
   code: number | null
   stdout: string
   stderr: string
-  /** The stdin write failed: the forwarder exited without reading its input. */
+  /** The stdin write failed: the hook exited without reading its input. */
   stdinRefused: boolean
 }
 
 /**
- * Runs a command the way Claude Code runs a hook: stdin piped, the event JSON written to it and
- * closed (unless keepStdinOpen), env limited to what a hook gets.
+ * Runs a hook the way Claude Code does: stdin piped, the event JSON written to it and closed (unless
+ * keepStdinOpen), env limited to what a hook gets. By default the hooks.json command in `sh -c`.
  */
-async function runHook(opts: { dirs: Dirs; input?: string | Buffer; keepStdinOpen?: boolean; shellCommand?: string; path?: string }): Promise<Run> {
+async function runHook(opts: {
+  dirs: Dirs
+  input?: string | Buffer
+  keepStdinOpen?: boolean
+  command?: string
+  path?: string
+  forwarder?: boolean
+  home?: string
+  /** In a process group of its own (as Claude Code runs hooks), whose pid is handed over. */
+  onSpawn?: (pid: number) => void
+}): Promise<Run> {
   const env = {
     PATH: opts.path ?? process.env.PATH,
-    HOME: process.env.HOME,
+    HOME: opts.home ?? process.env.HOME,
     CLAUDE_PID,
     CLAUDE_PLUGIN_DATA: opts.dirs.dataDir,
     XDG_CONFIG_HOME: opts.dirs.configHome,
     CLAUDE_PLUGIN_ROOT: resolve('.'),
     CLAUDE_CODE_SESSION_ID: 'session-1',
   }
-  const child = opts.shellCommand
-    ? spawn('sh', ['-c', opts.shellCommand], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [FORWARDER], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = opts.forwarder
+    ? spawn(process.execPath, [FORWARDER], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn('/bin/sh', ['-c', opts.command ?? COMMAND], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: Boolean(opts.onSpawn) })
+  if (opts.onSpawn && child.pid) opts.onSpawn(child.pid)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -156,135 +193,166 @@ const postToolUseFailure = {
   error: 'Exit code 1\nError: relation "users" does not exist',
   is_interrupt: false,
 }
+const permissionRequest = { session_id: 'session-1', cwd: '/work/app', hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'rm -rf build' } }
+const decision = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }
 
-describe('a monitored session', () => {
-  it('posts the hook JSON from stdin to the MCP server with its token, and prints nothing', async () => {
-    const endpoint = await startEndpoint()
-    const input = JSON.stringify(postToolUseFailure)
-    const run = await runHook({ dirs: monitored(endpoint), input })
+// The same guarantees over both transports: curl (the usual case) and the node forwarder (no curl).
+describe.each([
+  { transport: 'sh and curl', path: () => process.env.PATH },
+  { transport: 'the node forwarder, where curl is missing', path: pathWithoutCurl },
+])('a monitored session, through $transport', ({ path }) => {
+  it('delivers the hook JSON from stdin to the MCP server, and prints nothing when it answers 204', async () => {
+    const { dirs, endpoint } = await monitored()
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(endpoint.received).toEqual([postToolUseFailure])
+  })
+
+  it('prints exactly the decision the MCP server answers with (200, {"hookSpecificOutput"...)', async () => {
+    const { dirs } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), path: path() })
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe('')
-    expect(endpoint.received).toEqual([{ url: '/hook', authorization: 'Bearer secret-token', body: input }])
+    // Byte for byte what the MCP server answered, as the node forwarder and curl alike print it.
+    expect(run.stdout).toBe(JSON.stringify(decision))
+  })
+
+  it('prints nothing for a 200 that is not a decision', async () => {
+    const { dirs } = await monitored(() => ({ hookSpecificOutput: undefined, other: 1 }) as unknown as HookAnswer)
+    const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
   })
 
   it('keeps the error of a failing tool whose input is too large to send, dropping the input', async () => {
-    const endpoint = await startEndpoint()
+    const { dirs, endpoint } = await monitored()
     const huge = { ...postToolUseFailure, tool_name: 'Write', tool_input: { file_path: '/w/big.txt', content: 'x'.repeat(2_000_000) }, error: 'EACCES: permission denied' }
-    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(huge) })
-    expect(run.code).toBe(0)
-    const sent = JSON.parse(endpoint.received[0]!.body) as typeof huge
-    expect(sent.error).toBe('EACCES: permission denied')
-    expect(sent.tool_name).toBe('Write')
-    expect(JSON.stringify(sent.tool_input)).not.toContain('xxxx')
-    expect(endpoint.received[0]!.body.length).toBeLessThan(1_000_000)
+    const run = await runHook({ dirs, input: JSON.stringify(huge), path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(endpoint.received).toHaveLength(1)
+    expect(endpoint.received[0]).toMatchObject({ tool_name: 'Write', error: 'EACCES: permission denied' })
+    expect(JSON.stringify(endpoint.received[0])).not.toContain('xxxx')
   })
-})
 
-describe('a permission request (approvals by text)', () => {
-  const permissionRequest = { ...postToolUseFailure, hook_event_name: 'PermissionRequest', tool_input: { command: 'npm run migrate' }, permission_suggestions: [] }
-  const decision = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
-
-  it('waits past the 1 s deadline of other hooks, then prints the decision the MCP server answered', async () => {
+  it('a PermissionRequest hook waits past the 1 s of every other hook, then prints the decision', async () => {
     let release!: () => void
     const released = new Promise<void>((r) => (release = r))
-    const endpoint = await startEndpoint(async (_req, body) => {
-      if (JSON.parse(body).hook_event_name !== 'PermissionRequest') return 'hang'
-      await released
-      return { status: 200, body: decision }
-    })
-    const dirs = monitored(endpoint)
-    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest) })
+    const { dirs, endpoint } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? released.then(() => decision) : 'hang'))
+    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest), path: path(), command: PERMISSION_HOOK.command })
     await endpoint.arrivals[0]
     // Another hook, started after it, against a server that never answers: it gives up at its deadline.
-    const other = await runHook({ dirs, input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'Stop' }) })
+    const other = await runHook({ dirs, input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'Stop' }), path: path() })
     expect(other).toMatchObject({ code: 0, stdout: '' })
     release()
-    expect(await waiting).toMatchObject({ code: 0, stdout: decision })
+    const run = await waiting
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toEqual(decision)
   })
 
-  it('prints nothing when the answer is 204, or a 200 that is not a decision', async () => {
-    for (const reply of [{ status: 204 }, { status: 200, body: '{}' }, { status: 200, body: '{"decision":"block"}' }, { status: 500, body: decision }]) {
-      const endpoint = await startEndpoint(async () => reply)
-      const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(permissionRequest) })
+  it('the MCP server notices when a waiting PermissionRequest hook is killed (its connection closes)', async () => {
+    let aborted!: () => void
+    const noticed = new Promise<void>((r) => (aborted = r))
+    const { dirs, endpoint } = await monitored((_e, signal) => {
+      signal.addEventListener('abort', () => aborted())
+      return 'hang'
+    })
+    let pid = 0
+    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest), path: path(), command: PERMISSION_HOOK.command, onSpawn: (p) => (pid = p) })
+    await endpoint.arrivals[0]
+    // Claude Code ends a hook by signalling its process group (at its timeout, or when it exits).
+    process.kill(-pid, 'SIGTERM')
+    await noticed
+    const run = await waiting
+    expect(run.stdout).toBe('')
+  })
+
+  it('a PermissionRequest hook prints nothing for a 204, a 200 that is not a decision, or an error carrying one', async () => {
+    for (const reply of [{ status: 204 }, { status: 200, body: '{}' }, { status: 200, body: '{"decision":"block"}' }, { status: 200, body: ' {"hookSpecificOutput":{}}' }, { status: 500, body: JSON.stringify(decision) }]) {
+      const dirs = await pluginDirs()
+      const endpoint = await startRawEndpoint(dirs.runDir, reply)
+      await writeRun(dirs, endpoint)
+      const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), path: path(), command: PERMISSION_HOOK.command })
       expect(run, JSON.stringify(reply)).toMatchObject({ code: 0, stdout: '' })
+      if (reply.status === 500) expect(run.stderr, JSON.stringify(reply)).toMatch(/event not delivered/)
+      else expect(run.stderr, JSON.stringify(reply)).toBe('')
     }
   })
 
   it('an ordinary event answered 204 prints nothing and reports no error', async () => {
-    const endpoint = await startEndpoint(async () => ({ status: 204 }))
-    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(postToolUseFailure) })
+    const { dirs } = await monitored()
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), path: path() })
     expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' })
   })
-})
 
-describe('an unmonitored session', () => {
-  it('exits 0 without reading its input or connecting anywhere', async () => {
-    const endpoint = await startEndpoint()
-    // More than a pipe buffer holds: the write only completes if the forwarder reads it.
-    const run = await runHook({ dirs: pluginDirs(), input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
-    expect(run.code).toBe(0)
-    expect(run.stdinRefused).toBe(true)
-    expect(run.stdout + run.stderr).toBe('')
-    expect(endpoint.received).toEqual([])
-  })
-
-  it('with the MCP server running but no session monitored or saved, exits 0 without reading its input', async () => {
-    const endpoint = await startEndpoint()
-    const dirs = pluginDirs({ port: endpoint.port, token: 't', pid: process.pid }, { savedSession: false })
-    const run = await runHook({ dirs, input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
-    expect(run.code).toBe(0)
-    expect(run.stdinRefused).toBe(true)
-    expect(endpoint.received).toEqual([])
-  })
-
-  it('ignores a run file left by an MCP server that died', async () => {
-    const endpoint = await startEndpoint()
-    const dead = spawn(process.execPath, ['-e', '0'])
-    await once(dead, 'exit')
-    const run = await runHook({ dirs: pluginDirs({ port: endpoint.port, token: 't', pid: dead.pid }), input: JSON.stringify(postToolUseFailure) })
-    expect(run.code).toBe(0)
-    expect(endpoint.received).toEqual([])
-  })
-})
-
-describe('when delivery fails, Claude Code never notices', () => {
   it('exits 0 with nothing on stdout when the MCP server is gone', async () => {
-    const endpoint = await startEndpoint()
-    const dirs = monitored(endpoint)
+    const { dirs, endpoint } = await monitored()
     await endpoint.close()
-    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure) })
-    expect(run.code).toBe(0)
-    expect(run.stdout).toBe('')
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
     expect(run.stderr).toMatch(/event not delivered/)
   })
 
-  it('exits 0 when the MCP server refuses the token', async () => {
-    const endpoint = await startEndpoint('unauthorized')
-    const run = await runHook({ dirs: monitored(endpoint), input: JSON.stringify(postToolUseFailure) })
-    expect(run.code).toBe(0)
-    expect(run.stdout).toBe('')
-    expect(run.stderr).toMatch(/HTTP 401/)
+  it('exits 0 with nothing on stdout when the MCP server refuses the token', async () => {
+    const dirs = await pluginDirs()
+    const endpoint = await startEndpoint(dirs.runDir)
+    await writeRun(dirs, endpoint, { token: 'not-the-token' })
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(run.stderr).toMatch(/event not delivered.*401/)
+    expect(endpoint.received).toEqual([])
   })
 
   it('gives up on a server that never answers within the 1.5 s SessionEnd budget, exiting 0', async () => {
-    const endpoint = await startEndpoint('hang')
-    const ran = runHook({ dirs: monitored(endpoint), input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'SessionEnd', reason: 'other' }) })
-    const req = await endpoint.arrivals[0]!
-    const arrivedAt = performance.now()
-    await once(req.socket, 'close')
-    const heldFor = performance.now() - arrivedAt
+    const { dirs, endpoint } = await monitored(() => 'hang')
+    const started = performance.now()
+    const ran = runHook({ dirs, input: JSON.stringify({ ...postToolUseFailure, hook_event_name: 'SessionEnd', reason: 'other' }), path: path() })
+    await endpoint.arrivals[0]
     const run = await ran
-    expect(run.code).toBe(0)
-    expect(run.stdout).toBe('')
-    // The forwarder's own clock starts before the request; what Claude Code waits is bounded by it.
+    const heldFor = performance.now() - started
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    // The hook's own clock (1 s) starts after its spawn; what Claude Code waits is bounded by it.
     expect(heldFor).toBeLessThan(1500)
   })
 
   it('exits 0 when Claude Code never closes its input', async () => {
-    const endpoint = await startEndpoint()
-    const run = await runHook({ dirs: monitored(endpoint), input: '{"hook_event_name":"Stop"', keepStdinOpen: true })
-    expect(run.code).toBe(0)
-    expect(run.stdout).toBe('')
+    const { dirs, endpoint } = await monitored()
+    const run = await runHook({ dirs, input: '{"hook_event_name":"Stop"', keepStdinOpen: true, path: path() })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(endpoint.received).toEqual([])
+  })
+})
+
+describe('an unmonitored session', () => {
+  it('exits 0 without reading its input or connecting anywhere when no MCP server runs', async () => {
+    const dirs = await pluginDirs()
+    const endpoint = await startEndpoint(dirs.runDir)
+    // More than a pipe buffer holds: the write only completes if the hook reads it.
+    const run = await runHook({ dirs, input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true })
+    expect(run).toMatchObject({ code: 0, stdinRefused: true, stdout: '', stderr: '' })
+    expect(endpoint.received).toEqual([])
+  })
+
+  it('with the MCP server running but no session monitored or saved, exits 0 without reading its input', async () => {
+    const dirs = await pluginDirs({ savedSession: false })
+    const endpoint = await startEndpoint(dirs.runDir)
+    await writeRun(dirs, endpoint)
+    for (const path of [process.env.PATH, pathWithoutCurl()]) {
+      const run = await runHook({ dirs, input: Buffer.alloc(1 << 20, ' '), keepStdinOpen: true, path })
+      expect(run).toMatchObject({ code: 0, stdinRefused: true, stdout: '', stderr: '' })
+    }
+    expect(endpoint.received).toEqual([])
+  })
+
+  it('ignores a run file left by an MCP server that died; the node forwarder also removes it', async () => {
+    const dirs = await pluginDirs()
+    const endpoint = await startEndpoint(dirs.runDir)
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await once(dead, 'exit')
+    await writeRun(dirs, endpoint, { pid: dead.pid! })
+    await endpoint.close() // its socket is gone with it
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure) })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    const forwarded = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), forwarder: true })
+    expect(forwarded).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect(readdirSync(dirs.runDir)).toEqual([])
     expect(endpoint.received).toEqual([])
   })
 })
@@ -292,47 +360,78 @@ describe('when delivery fails, Claude Code never notices', () => {
 describe('hooks/hooks.json', () => {
   const commands = Object.entries(HOOKS.hooks).map(([event, groups]) => ({ event, hook: groups[0]!.hooks[0]! }))
 
-  it('sends the events the notifier needs to the forwarder; the failure, end and permission events wait for it', () => {
+  it('sends the events the notifier needs through deliver.sh; the failure, end and permission events wait for it', () => {
     expect(commands.map((c) => c.event).sort()).toEqual(['Notification', 'PermissionDenied', 'PermissionRequest', 'PostToolUse', 'PostToolUseFailure', 'SessionEnd', 'Stop', 'StopFailure', 'UserPromptSubmit'])
-    for (const { hook } of commands) expect(hook.command).toContain('hooks/forward.js')
+    for (const { event, hook } of commands) if (event !== 'PermissionRequest') expect(hook.command, event).toBe(COMMAND)
+    expect(COMMAND).toMatch(/^\[ -f "\$CLAUDE_PLUGIN_DATA\/run\/\$\{CLAUDE_PID:-\$PPID\}\.json" \] \|\| exit 0; exec sh "\$CLAUDE_PLUGIN_ROOT\/hooks\/deliver\.sh" 1$/)
     expect(commands.filter((c) => !c.hook.async).map((c) => c.event).sort()).toEqual(['PermissionRequest', 'PostToolUseFailure', 'SessionEnd', 'StopFailure'])
     // The phone may answer long after the dialog came up: the hook may wait a day (Claude Code's limit is
-    // the timeout given here, in seconds).
-    expect((commands.find((c) => c.event === 'PermissionRequest')!.hook as { timeout?: number }).timeout).toBe(86_400)
+    // the timeout given here, in seconds), and curl (or the node forwarder) gives up just before it, so
+    // that Claude Code never has to kill it.
+    expect(PERMISSION_HOOK.timeout).toBe(86_400)
+    const maxTime = Number(/deliver\.sh" (\d+)$/.exec(PERMISSION_HOOK.command)?.[1])
+    expect(PERMISSION_HOOK.command).toBe(COMMAND.replace(/ 1$/, ` ${maxTime}`))
+    expect(maxTime).toBeLessThanOrEqual(86_400)
+    expect(maxTime).toBeGreaterThanOrEqual(86_400 - 60)
   })
 
-  /** A `node` first on PATH that records each start, then runs the real one. */
-  function recordingNode(): { path: string; starts: () => string[] } {
-    const bin = mkdtempSync(join(tmpdir(), 'sms-node-shim-'))
-    const log = join(bin, 'starts.log')
-    writeFileSync(join(bin, 'node'), `#!/bin/sh\necho "$*" >> "${log}"\nexec "${process.execPath}" "$@"\n`)
-    chmodSync(join(bin, 'node'), 0o755)
-    return { path: `${bin}:${process.env.PATH}`, starts: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) }
-  }
-
-  it('costs an unmonitored session a shell test or two: node is never started', async () => {
-    const endpoint = await startEndpoint()
-    const node = recordingNode()
-    const unmonitored = [pluginDirs(), pluginDirs({ port: endpoint.port, token: 't', pid: process.pid }, { savedSession: false })]
-    for (const dirs of unmonitored) {
+  it('costs an unmonitored session a shell test or two: neither node nor curl is started', async () => {
+    const shims = recordingPath()
+    const noServer = await pluginDirs()
+    const nothingSaved = await pluginDirs({ savedSession: false })
+    const endpoint = await startEndpoint(nothingSaved.runDir)
+    await writeRun(nothingSaved, endpoint)
+    for (const dirs of [noServer, nothingSaved]) {
       for (const { hook } of commands) {
-        const run = await runHook({ dirs, shellCommand: hook.command, input: JSON.stringify(postToolUseFailure), path: node.path })
-        expect(run.code).toBe(0)
-        expect(run.stdout + run.stderr).toBe('')
+        const run = await runHook({ dirs, command: hook.command, input: JSON.stringify(postToolUseFailure), path: shims.path })
+        expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' })
       }
     }
-    expect(node.starts()).toEqual([])
+    expect(shims.starts('node')).toEqual([])
+    expect(shims.starts('curl')).toEqual([])
     expect(endpoint.received).toEqual([])
   })
 
-  it('starts the forwarder for a monitored session, which delivers the event', async () => {
-    const endpoint = await startEndpoint()
-    const node = recordingNode()
-    const { hook } = commands.find((c) => c.event === 'SessionEnd')!
-    const input = JSON.stringify({ session_id: 'session-1', hook_event_name: 'SessionEnd', reason: 'other' })
-    const run = await runHook({ dirs: monitored(endpoint), shellCommand: hook.command, input, path: node.path })
+  it('delivers a monitored session\'s event with curl alone: node never starts', async () => {
+    const { dirs, endpoint } = await monitored()
+    const shims = recordingPath()
+    const input = { session_id: 'session-1', hook_event_name: 'SessionEnd', reason: 'other' }
+    const run = await runHook({ dirs, command: commands.find((c) => c.event === 'SessionEnd')!.hook.command, input: JSON.stringify(input), path: shims.path })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(shims.starts('node')).toEqual([])
+    expect(shims.starts('curl')).toHaveLength(1)
+    // The token travels in the 0600 curl config, never on a command line that `ps` shows.
+    expect(shims.starts('curl')[0]).not.toContain(endpoint.token)
+    expect(shims.starts('curl')[0]).toContain('--max-time 1 ')
+    expect(endpoint.received).toEqual([input])
+  })
+
+  it('sends a PermissionRequest with curl alone too, given its long time limit, and prints the decision', async () => {
+    const { dirs, endpoint } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const shims = recordingPath()
+    const run = await runHook({ dirs, command: PERMISSION_HOOK.command, input: JSON.stringify(permissionRequest), path: shims.path })
+    expect(run).toMatchObject({ code: 0, stdout: JSON.stringify(decision) })
+    expect(shims.starts('node')).toEqual([])
+    expect(shims.starts('curl')).toHaveLength(1)
+    expect(shims.starts('curl')[0]).toContain(`--max-time ${/deliver\.sh" (\d+)$/.exec(PERMISSION_HOOK.command)![1]} `)
+    expect(endpoint.received).toEqual([permissionRequest])
+  })
+
+  it('is not swayed by the person\'s ~/.curlrc (headers in the output, another address)', async () => {
+    const { dirs } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const home = mkdtempSync(join(tmpdir(), 'sms-home-'))
+    writeFileSync(join(home, '.curlrc'), 'include\nunix-socket = "/nonexistent.sock"\n')
+    const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), home })
     expect(run.code).toBe(0)
-    expect(node.starts()).toEqual([FORWARDER])
-    expect(endpoint.received.map((r) => r.body)).toEqual([input])
+    expect(JSON.parse(run.stdout)).toEqual(decision)
+  })
+
+  it('falls back to the node forwarder where curl is missing', async () => {
+    const { dirs, endpoint } = await monitored()
+    const shims = recordingPath({ curl: false })
+    const run = await runHook({ dirs, input: JSON.stringify(postToolUseFailure), path: shims.path })
+    expect(run).toMatchObject({ code: 0, stdout: '' })
+    expect(shims.starts('node')).toEqual([`${FORWARDER} 1`])
+    expect(endpoint.received).toEqual([postToolUseFailure])
   })
 })

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startApprovalsStub, type ApprovalsStub } from '../support/approvals-stub-server.js'
@@ -35,7 +36,8 @@ afterEach(async () => {
   for (const p of running.splice(0)) await p.close()
 })
 
-const FORWARDER = resolve('hooks/forward.js')
+const HOOKS = JSON.parse(readFileSync('hooks/hooks.json', 'utf8')) as { hooks: Record<string, { hooks: { command: string }[] }[]> }
+const PERMISSION_HOOK = HOOKS.hooks.PermissionRequest![0]!.hooks[0]!.command
 const SHORT = '300'
 const NEVER = '3600000'
 
@@ -60,10 +62,15 @@ interface HookRun {
   exited: Promise<{ code: number | null; stdout: string }>
 }
 
-/** The PermissionRequest hook as Claude Code runs it: the forwarder with the hook JSON on stdin. */
+/**
+ * The PermissionRequest hook as Claude Code runs it: the hooks.json command (sh, deliver.sh, curl) in a
+ * process group of its own, with the hook JSON on stdin.
+ */
 function permissionHook(dirs: PluginDirs, toolName: string, toolInput: Record<string, unknown>): Omit<HookRun, 'code' | 'stdout'> {
-  const child = spawn(process.execPath, [FORWARDER], {
+  const child = spawn('/bin/sh', ['-c', PERMISSION_HOOK], {
+    detached: true,
     env: {
+      CLAUDE_PLUGIN_ROOT: resolve('.'),
       PATH: process.env.PATH,
       HOME: dirs.home,
       XDG_CONFIG_HOME: dirs.config,
@@ -88,7 +95,8 @@ function permissionHook(dirs: PluginDirs, toolName: string, toolInput: Record<st
     }),
   )
   const exited = once(child, 'close').then(([code]) => ({ code: code as number | null, stdout }))
-  return { kill: () => child.kill('SIGTERM'), exited }
+  // Claude Code ends a hook (at its timeout, or when it exits) by signalling its process group.
+  return { kill: () => process.kill(-child.pid!, 'SIGTERM'), exited }
 }
 
 const allow = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }

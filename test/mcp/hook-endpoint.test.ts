@@ -1,10 +1,28 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { request } from 'node:http'
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HookEvent } from '../../mcp/events.js'
-import { removeRunFile, runFilePath, startHookEndpoint, writeRunFile, type HookEndpoint } from '../../mcp/hook-endpoint.js'
+import { MAX_BODY_BYTES, startHookEndpoint, type HookAnswer, type HookEndpoint } from '../../mcp/hook-endpoint.js'
 import { createMcpLogger } from '../../mcp/log.js'
+import {
+  chooseSocketPath,
+  curlConfigPath,
+  ensureOwnRunDir,
+  isServerRunning,
+  processStartTime,
+  removeRunFile,
+  removeStaleRunFiles,
+  runFilePath,
+  SOCKET_PATH_MAX_BYTES,
+  UnsafeRunDirectory,
+  writeRunFile,
+  type RunFile,
+} from '../../mcp/run-file.js'
+import { postToHookSocket } from '../support/hook-socket.js'
 
 let endpoint: HookEndpoint | undefined
 afterEach(async () => {
@@ -12,28 +30,38 @@ afterEach(async () => {
   endpoint = undefined
 })
 
-async function start() {
+const privateDir = () => mkdtempSync(join(tmpdir(), 'hook-run-'))
+
+async function start(answer?: (e: HookEvent) => HookAnswer | undefined) {
   const events: HookEvent[] = []
-  endpoint = await startHookEndpoint({ log: createMcpLogger('silent'), onEvent: async (e) => void events.push(e) })
-  const post = (body: unknown, auth: string = `Bearer ${endpoint!.token}`) =>
-    fetch(`http://127.0.0.1:${endpoint!.port}/`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5_000) })
+  const dir = privateDir()
+  endpoint = await startHookEndpoint({ socketPath: join(dir, 'h.sock'), log: createMcpLogger('silent'), onEvent: async (e) => (events.push(e), answer?.(e)) })
+  const post = (body: unknown, auth: string | null = `Bearer ${endpoint!.token}`) =>
+    postToHookSocket(endpoint!.socketPath, typeof body === 'string' ? body : JSON.stringify(body), { authorization: auth ?? undefined, headers: { 'content-type': 'application/json' } })
   return { events, post }
 }
 
 const stop = { session_id: 's1', transcript_path: '/t.jsonl', cwd: '/w', hook_event_name: 'Stop', last_assistant_message: 'done' }
 
 describe('the hook endpoint', () => {
-  it('takes the hook JSON with the bearer token, and answers without a body when there is no decision', async () => {
+  it('takes the hook JSON with the bearer token and answers 204: nothing for the hook to print', async () => {
     const { events, post } = await start()
-    const res = await post(stop)
-    expect(res.status).toBe(204)
-    expect(await res.text()).toBe('')
+    expect(await post(stop)).toEqual({ status: 204, body: '' })
     expect(events).toMatchObject([{ hook_event_name: 'Stop', last_assistant_message: 'done', transcript_path: '/t.jsonl' }])
+  })
+
+  it('answers 200 with exactly the JSON the hook must print when the event gets a decision', async () => {
+    const decision = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }
+    const { post } = await start((e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined))
+    const res = await post({ ...stop, hook_event_name: 'PermissionRequest', tool_name: 'Bash' })
+    expect(res.status).toBe(200)
+    expect(res.body).toBe(JSON.stringify(decision))
+    expect((await post(stop)).status).toBe(204)
   })
 
   it('refuses requests without the token, or with another one: 401 and nothing recorded', async () => {
     const { events, post } = await start()
-    expect((await post(stop, '')).status).toBe(401)
+    expect((await post(stop, null)).status).toBe(401)
     expect((await post(stop, 'Bearer not-the-token')).status).toBe(401)
     expect((await post(stop, endpoint!.token)).status).toBe(401)
     expect(events).toEqual([])
@@ -47,24 +75,13 @@ describe('the hook endpoint', () => {
     expect(events).toHaveLength(1)
   })
 
-  it('answers a PermissionRequest with exactly the decision JSON when there is one', async () => {
-    const decision = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }
-    endpoint = await startHookEndpoint({ log: createMcpLogger('silent'), onEvent: async (e) => (e.hook_event_name === 'PermissionRequest' ? decision : undefined) })
-    const res = await fetch(`http://127.0.0.1:${endpoint.port}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.token}` },
-      body: JSON.stringify({ ...stop, hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'make' } }),
-    })
-    expect(res.status).toBe(200)
-    expect(await res.text()).toBe(JSON.stringify(decision))
-  })
-
-  it('tells the event\'s handler when the hook went away before its answer', async () => {
+  it('tells the event\'s handler when the hook went away before its answer (its connection closed)', async () => {
     let aborted!: () => void
     let arrived!: () => void
     const gone = new Promise<void>((r) => (aborted = r))
     const held = new Promise<void>((r) => (arrived = r))
     endpoint = await startHookEndpoint({
+      socketPath: join(privateDir(), 'h.sock'),
       log: createMcpLogger('silent'),
       onEvent: (_e, signal) =>
         new Promise((resolve) => {
@@ -72,33 +89,138 @@ describe('the hook endpoint', () => {
           arrived()
         }),
     })
-    const client = new AbortController()
-    const res = fetch(`http://127.0.0.1:${endpoint.port}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.token}` },
-      body: JSON.stringify({ ...stop, hook_event_name: 'PermissionRequest' }),
-      signal: client.signal,
-    }).catch((e: Error) => e)
+    const req = request({ socketPath: endpoint.socketPath, path: '/hook', method: 'POST', headers: { host: 'localhost', authorization: `Bearer ${endpoint.token}` } })
+    const failed = once(req, 'error')
+    req.end(JSON.stringify({ ...stop, hook_event_name: 'PermissionRequest' }))
     await held
-    client.abort()
+    req.destroy()
     await gone
-    expect(await res).toBeInstanceOf(Error)
+    expect(await failed).toBeDefined()
   })
 
-  it('writes its run file 0600 under run/<claude pid>.json and removes only its own', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'plugin-data-')), 'run')
+  it('keeps the error of a failing tool whose hook JSON is over 1 MB, dropping the bulky input', async () => {
+    const { events, post } = await start()
+    const huge = { ...stop, hook_event_name: 'PostToolUseFailure', tool_name: 'Write', tool_input: { file_path: '/w/big.txt', content: 'x'.repeat(3_000_000) }, error: 'EACCES: permission denied' }
+    expect(JSON.stringify(huge).length).toBeGreaterThan(MAX_BODY_BYTES)
+    expect((await post(huge)).status).toBe(204)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ hook_event_name: 'PostToolUseFailure', tool_name: 'Write', error: 'EACCES: permission denied' })
+    expect(JSON.stringify(events[0]).length).toBeLessThan(10_000)
+  })
+})
+
+const runContent = (over: Partial<RunFile> = {}): RunFile => ({
+  socket: '/tmp/x.sock',
+  token: 't',
+  pid: process.pid,
+  pid_start: processStartTime(process.pid),
+  claude_pid: 4242,
+  session_id_at_spawn: 's1',
+  started_at: new Date().toISOString(),
+  ...over,
+})
+
+describe('the run file', () => {
+  it('is written 0600 under run/<claude pid>.json with its curl config beside it, and removed only by its own process', async () => {
+    const dir = join(privateDir(), 'run')
+    await ensureOwnRunDir(dir)
     const file = runFilePath(dir, 4242)
-    const content = { port: 1, token: 't', pid: process.pid, claude_pid: 4242, session_id_at_spawn: 's1', started_at: new Date().toISOString() }
+    const content = runContent({ socket: join(dir, `${process.pid}.sock`) })
     await writeRunFile(file, content)
-    expect(readdirSync(dir)).toEqual(['4242.json'])
-    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readdirSync(dir).sort()).toEqual(['4242.curl', '4242.json'])
+    for (const f of [file, curlConfigPath(file)]) expect(statSync(f).mode & 0o777).toBe(0o600)
     expect(statSync(dir).mode & 0o777).toBe(0o700)
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(content)
+    const curl = readFileSync(curlConfigPath(file), 'utf8')
+    expect(curl).toContain(`unix-socket = "${content.socket}"`)
+    expect(curl).toContain('header = "Authorization: Bearer t"')
     // A newer MCP server process of the same Claude wrote its own: the old one leaves it alone.
     await writeRunFile(file, { ...content, pid: process.pid + 1 })
     await removeRunFile(file)
-    expect(readdirSync(dir)).toEqual(['4242.json'])
+    expect(readdirSync(dir).sort()).toEqual(['4242.curl', '4242.json'])
     await removeRunFile(file, process.pid + 1)
     expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('lives in a directory made 0700, and one that is a link or another user\'s is refused', async () => {
+    const base = privateDir()
+    const loose = join(base, 'loose')
+    mkdirSync(loose, { mode: 0o755 })
+    await ensureOwnRunDir(loose)
+    expect(statSync(loose).mode & 0o777).toBe(0o700)
+
+    const link = join(base, 'link')
+    symlinkSync(loose, link)
+    await expect(ensureOwnRunDir(link)).rejects.toThrow(UnsafeRunDirectory)
+
+    if (process.getuid?.() === 0) {
+      const theirs = join(base, 'theirs')
+      mkdirSync(theirs, { mode: 0o700 })
+      chownSync(theirs, 65534, 65534)
+      await expect(ensureOwnRunDir(theirs)).rejects.toThrow(/belongs to another user/)
+    }
+  })
+
+  it('puts the socket in the run directory, or in a fresh 0700 directory under the temp dir when that path is too long', async () => {
+    const short = join(privateDir(), 'run')
+    await ensureOwnRunDir(short)
+    expect(await chooseSocketPath(short, 123)).toBe(join(short, '123.sock'))
+
+    const long = join(privateDir(), 'p'.repeat(100), 'run')
+    await ensureOwnRunDir(long)
+    const socket = await chooseSocketPath(long, 123)
+    expect(Buffer.byteLength(socket)).toBeLessThanOrEqual(SOCKET_PATH_MAX_BYTES)
+    expect(socket.startsWith(join(tmpdir(), 'claude-sms-'))).toBe(true)
+    const fallback = lstatSync(join(socket, '..'))
+    expect(fallback.isDirectory()).toBe(true)
+    expect(fallback.mode & 0o777).toBe(0o700)
+    expect(fallback.uid).toBe(process.getuid?.())
+    // It is recorded in the run file, and goes with it.
+    const file = runFilePath(long, 4242)
+    await writeRunFile(file, runContent({ socket }))
+    writeFileSync(socket, '') // stands for the socket: only a socket is removed
+    await removeRunFile(file)
+    expect(readdirSync(long)).toEqual([])
+  })
+})
+
+describe('a run file whose MCP server is gone', () => {
+  it('is told apart from a live one: dead pid, a pid reused by another user (EPERM), or by a later process of this user', async () => {
+    expect(isServerRunning(runContent())).toBe(true)
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await once(dead, 'exit')
+    expect(isServerRunning(runContent({ pid: dead.pid! }))).toBe(false)
+    expect(isServerRunning(runContent({ pid_start: '1' }))).toBe(false) // this pid, but started at another time
+    if (process.getuid?.() === 0) {
+      // kill(pid, 0) on another user's process fails with EPERM only for an unprivileged sender; as root
+      // it succeeds, and the start time tells the two processes apart.
+      const theirs = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30'])
+      try {
+        await once(theirs, 'spawn')
+        expect(isServerRunning(runContent({ pid: theirs.pid!, pid_start: '1' }))).toBe(false)
+      } finally {
+        theirs.kill()
+      }
+    }
+  })
+
+  it.runIf(process.getuid?.() === 0)('as seen by an unprivileged user, EPERM counts as gone unless the start time matches', () => {
+    // The check runs as uid 65534 (built code, build/mcp/run-file.js) on this root process's pid.
+    const check = (run: Pick<RunFile, 'pid' | 'pid_start'>) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `import('${join(process.cwd(), 'build/mcp/run-file.js')}').then((m) => process.stdout.write(String(m.isServerRunning(${JSON.stringify(run)}))))`], { encoding: 'utf8' }).stdout
+    expect(check({ pid: process.pid, pid_start: null })).toBe('false')
+    expect(check({ pid: process.pid, pid_start: '1' })).toBe('false')
+    expect(check({ pid: process.pid, pid_start: processStartTime(process.pid) })).toBe('true')
+  })
+
+  it('is removed with its curl config by the next MCP server to start; live ones stay', async () => {
+    const dir = join(privateDir(), 'run')
+    await ensureOwnRunDir(dir)
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await once(dead, 'exit')
+    await writeRunFile(runFilePath(dir, 1111), runContent({ pid: dead.pid!, claude_pid: 1111 }))
+    await writeRunFile(runFilePath(dir, 2222), runContent({ claude_pid: 2222 }))
+    expect(await removeStaleRunFiles(dir)).toEqual(['1111.json'])
+    expect(readdirSync(dir).sort()).toEqual(['2222.curl', '2222.json'])
   })
 })

@@ -124,7 +124,7 @@ describe('a monitored session', () => {
 
     const text = nextTextTo(phone)
     const res = await p.hook({ hook_event_name: 'PostToolUseFailure', tool_name: 'Bash', tool_input: { command: 'npm test' }, error: 'Exit code 1\nnpm ERR! missing script: test', is_interrupt: false })
-    expect(res.status).toBe(204)
+    expect(res).toEqual({ status: 204, body: '' })
     const body = await text
     expect(body).toContain('⚠️')
     expect(body).toContain('migrate billing to Stripe')

@@ -9,8 +9,8 @@ import { writePairing } from '../support/plugin-pairing.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
-// The hook as Claude Code runs it (the shell command of hooks/hooks.json, which execs
-// hooks/forward.js), in front of a real MCP server process (dist/mcp/main.js) that then hangs
+// The hook as Claude Code runs it (the shell command of hooks/hooks.json, which execs hooks/deliver.sh:
+// sh and curl to the MCP server's Unix socket), in front of a real MCP server process (dist/mcp/main.js) that then hangs
 // (SIGSTOP) or dies (kill -9). Claude Code must never notice: exit 0, nothing on stdout, promptly.
 
 const HOOKS = JSON.parse(readFileSync('hooks/hooks.json', 'utf8')) as { hooks: Record<string, { hooks: { command: string; timeout?: number }[] }[]> }
@@ -49,6 +49,8 @@ async function runHook(event: string, input: Record<string, unknown>) {
   })
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
+  // With nobody listening, curl gives up before reading its input: the write then fails with EPIPE.
+  child.stdin.on('error', () => {})
   child.stdin.end(JSON.stringify({ session_id: 'session-1', transcript_path: '/tmp/t.jsonl', cwd: '/work/app', hook_event_name: event, ...input }))
   // Claude Code kills a hook after its timeout; the forwarder must end well before.
   const killAfter = setTimeout(() => child.kill('SIGKILL'), (hook.timeout ?? 5) * 1000)

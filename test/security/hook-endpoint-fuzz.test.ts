@@ -1,12 +1,13 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
+import { postToHookSocket } from '../support/hook-socket.js'
 import { pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
 import { writePairing } from '../support/plugin-pairing.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { pairedUser, testPhone } from '../support/users.js'
 
-// The MCP server's hook endpoint listens on 127.0.0.1, where any local program can reach it. Random
+// The MCP server's hook endpoint listens on a Unix socket that any program of this user can reach. Random
 // bodies, methods, content types and tokens must never take it down or break the monitoring of the
 // session it serves: the real MCP process (dist/mcp/main.js), a monitored session, 1,500 requests.
 
@@ -50,11 +51,8 @@ describe('the hook endpoint under random input', () => {
         async (body, auth, method, contentType) => {
           const headers: Record<string, string> = {}
           if (contentType) headers['content-type'] = contentType
-          if (auth === 'valid') headers.authorization = `Bearer ${run.token}`
-          if (auth === 'wrong') headers.authorization = `Bearer ${run.token.slice(0, -2)}xx`
-          if (auth === 'garbage') headers.authorization = body.slice(0, 50).replace(/[^\t\x20-\x7e]/g, '')
-          const res = await fetch(`http://127.0.0.1:${run.port}/`, { method, headers, body: method === 'GET' ? undefined : body, signal: AbortSignal.timeout(10_000) })
-          await res.text()
+          const authorization = { valid: `Bearer ${run.token}`, wrong: `Bearer ${run.token.slice(0, -2)}xx`, garbage: body.slice(0, 50).replace(/[^\t\x20-\x7e]/g, ''), none: undefined }[auth]
+          const res = await postToHookSocket(run.socket, method === 'GET' ? undefined : body, { method, headers, authorization, timeoutMs: 10_000 })
           expect(res.status).toBeLessThan(500)
           if (auth !== 'valid') expect(res.status).toBe(401)
         },

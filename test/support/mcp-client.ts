@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
-import { RunFile } from '../../mcp/hook-endpoint.js'
+import { RunFile } from '../../mcp/run-file.js'
+import { postToHookSocket, type HookReply } from './hook-socket.js'
 import { recordSecret, testOutputDir } from './secrets.js'
 
 /** The bundled MCP server, exactly as Claude Code runs it (npm test builds it first). */
 export const MCP_MAIN = resolve('dist/mcp/main.js')
+/** The node options .mcp.json gives before the script (V8 memory settings), as Claude Code passes them. */
+export const MCP_NODE_OPTIONS = (JSON.parse(readFileSync(resolve('.mcp.json'), 'utf8')) as { mcpServers: { sms: { args: string[] } } }).mcpServers.sms.args.filter((a) => a.startsWith('-'))
 
 export interface PluginDirs {
   home: string
@@ -39,8 +42,8 @@ export interface McpProcess {
   call(name: string, args?: Record<string, unknown>): Promise<ToolResult>
   /** The run file this process wrote (the test process is its parent, so there is one). */
   runFile(): RunFile | undefined
-  /** POSTs a hook event the way the forwarder does. */
-  hook(event: Record<string, unknown>): Promise<Response>
+  /** POSTs a hook event over the run file's socket, the way hooks/deliver.sh does (204: taken, no decision). */
+  hook(event: Record<string, unknown>): Promise<HookReply>
   /** Resolves when the process has exited. */
   exited: Promise<void>
   close(): Promise<void>
@@ -64,7 +67,7 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
     if (v === undefined) delete env[k]
     else env[k] = v
   }
-  const transport = new StdioClientTransport({ command: process.execPath, args: [opts.main ?? MCP_MAIN], env, stderr: 'pipe' })
+  const transport = new StdioClientTransport({ command: process.execPath, args: [...MCP_NODE_OPTIONS, opts.main ?? MCP_MAIN], env, stderr: 'pipe' })
   const stderr: string[] = []
   const logged = new EventEmitter()
   let partial = ''
@@ -125,12 +128,8 @@ export async function startMcp(opts: { dirs: PluginDirs; env?: Record<string, st
     async hook(event) {
       const run = readRunFile()
       if (!run) throw new Error('no run file: the session is not monitored')
-      return fetch(`http://127.0.0.1:${run.port}/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${run.token}` },
-        body: JSON.stringify({ session_id: opts.sessionId ?? 'session-1', transcript_path: '/tmp/t.jsonl', cwd: '/work/billing-service', ...event }),
-        signal: AbortSignal.timeout(5_000),
-      })
+      const body = JSON.stringify({ session_id: opts.sessionId ?? 'session-1', transcript_path: '/tmp/t.jsonl', cwd: '/work/billing-service', ...event })
+      return postToHookSocket(run.socket, body, { authorization: `Bearer ${run.token}`, headers: { 'content-type': 'application/json' } })
     },
     async close() {
       await client.close().catch(() => undefined)
