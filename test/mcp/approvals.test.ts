@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useTestDatabase } from '../support/db.js'
 import { pluginDirs, startMcp, type McpProcess, type PluginDirs } from '../support/mcp-client.js'
+import { pollIsWaiting } from '../approvals/support.js'
 import { approvalRow, phoneOf, requestsPosted, settledRow } from '../support/phone.js'
 import { writePairing } from '../support/plugin-pairing.js'
 import { startTestServer, useTestServer, useTwilioEndpoint, type TestServer } from '../support/server.js'
@@ -282,5 +283,79 @@ describe('settled at the terminal, by the end of the session, or never', () => {
     // The person answers at the terminal; the hook goes quiet.
     await mcp.hook({ hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: MIGRATE, tool_response: {} })
     expect(await hook.exited).toEqual({ code: 0, stdout: '' })
+  })
+})
+
+describe('the phone and the plugin across races and restarts', () => {
+  it('phone and terminal answering at the same moment: exactly one decision; when the terminal won, the hook prints nothing and the phone is told', async () => {
+    const { phone, dirs, mcp } = await monitoredSession({ approvals: true })
+    for (let round = 0; round < 6; round++) {
+      const call = { command: `npm run migrate -- --step ${round}` }
+      const hook = permissionHook(dirs, 'Bash', call)
+      const request = await phone.nextRequest()
+      expect(request.row.summary).toBe(call.command)
+      const [answer] = await Promise.all([phone.reply(`Y ${request.tag}`), mcp.hook({ hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: call, tool_response: {} })])
+      const run = await hook.exited
+      const row = await approvalRow(db.sql, request.row.id)
+      if (row.decided_by === 'terminal') {
+        expect(row.status).toBe('settled_elsewhere')
+        expect(run).toEqual({ code: 0, stdout: '' })
+        expect(answer).toMatch(new RegExp(`^${request.tag} was already allowed at the terminal at \\d\\d:\\d\\d\\.$`))
+      } else {
+        // The phone's answer reached the server first: that is the decision, and the plugin's late
+        // "terminal" is answered with it. The hook printed it, or nothing when the terminal's PostToolUse
+        // reached the plugin first (Claude Code ignores a hook answer after the dialog closed anyway).
+        expect(row).toMatchObject({ status: 'allowed', decided_by: 'phone' })
+        expect(answer).toBe(`Allowed Bash (${request.tag}).`)
+        expect(['', JSON.stringify(allow)]).toContain(run.stdout)
+        if (run.stdout === '') await mcp.waitForLog(new RegExp(`"request_id":"${request.row.request_id}".*the phone had settled the request first`))
+      }
+      // Settled once: the next request of the session is texted only after this one is over.
+      await settledRow(db.sql, request.row.id)
+    }
+  })
+
+  it('the server restarts while the hook waits: the long poll resumes and the hook still gets the phone\'s answer', async () => {
+    const first = await startTestServer({ sql: db.sql, twilio, name: 'approvals-restart' })
+    const other = await startTestServer({ sql: db.sql, twilio, name: 'approvals-other-process' })
+    servers.push(other)
+    let current = first
+    try {
+      const { phone, dirs, mcp } = await monitoredSession({ approvals: true, on: first })
+      const hook = permissionHook(dirs, 'Bash', MIGRATE)
+      const request = await phone.nextRequest()
+      await pollIsWaiting(first.logs.lines, request.row.id)
+      // Down for a deploy: the waiting long poll is cut, and the plugin keeps trying.
+      await first.close()
+      await mcp.waitForLog(/long poll for the phone's answer failed/)
+      // Meanwhile the person answers; another server process on the same database takes the webhook.
+      expect(await phone.reply(`Y ${request.tag}`, other.url)).toBe(`Allowed Bash (${request.tag}).`)
+      // A new server process where the plugin knows it: the next poll finds the decision.
+      current = await startTestServer({ sql: db.sql, twilio, name: 'approvals-restarted', port: Number(new URL(first.url).port) })
+      const run = await hook.exited
+      expect(JSON.parse(run.stdout)).toEqual(allow)
+    } finally {
+      await current.close()
+    }
+  })
+
+  it('the server restarts while the hook waits, and the reply reaches the new process: its long poll hears it', async () => {
+    const first = await startTestServer({ sql: db.sql, twilio, name: 'approvals-restart-2' })
+    let current = first
+    try {
+      const { phone, dirs, mcp } = await monitoredSession({ approvals: true, on: first })
+      const hook = permissionHook(dirs, 'Bash', MIGRATE)
+      const request = await phone.nextRequest()
+      await pollIsWaiting(first.logs.lines, request.row.id)
+      await first.close()
+      await mcp.waitForLog(/long poll for the phone's answer failed/)
+      current = await startTestServer({ sql: db.sql, twilio, name: 'approvals-restarted-2', port: Number(new URL(first.url).port) })
+      await pollIsWaiting(current.logs.lines, request.row.id)
+      expect(await phone.reply(`N ${request.tag}`, current.url)).toBe(`Denied Bash (${request.tag}).`)
+      const run = await hook.exited
+      expect(JSON.parse(run.stdout).hookSpecificOutput.decision).toMatchObject({ behavior: 'deny', message: expect.stringMatching(/^Denied by text from \+1\*\*\*\d{4}$/) })
+    } finally {
+      await current.close()
+    }
   })
 })
