@@ -7,18 +7,21 @@ import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
 import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
-import { benchApprovalReply } from './sections/approvals.js'
+import { benchApprovalReply, benchApprovalToHook } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
-import { benchEventLatency, benchHookCost } from './sections/hooks.js'
+import { benchEventLatency, benchHookCost, hookCommand } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
 import { benchServerLoad } from './sections/server-load.js'
 
 // `npm run bench`: starts what it needs on 127.0.0.1 (PostgreSQL, the server, the Twilio-compatible
 // endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
-// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run).
+// repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=approvals,hooks`
+// runs only those sections (embedded-postgres, server-load, approvals, mcp, hooks).
 
 const quick = process.argv.includes('--quick')
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+const runs = (section: string) => !only || only.includes(section)
 const log = (m: string) => process.stderr.write(`${m}\n`)
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
 const BENCH_PUBLIC_URL = 'https://bench.example.test'
@@ -32,8 +35,10 @@ async function main() {
   const twilio = await startTwilioEndpoint()
   const cleanups: (() => Promise<unknown>)[] = []
   try {
-    log('== embedded PostgreSQL start, cold and warm')
-    rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    if (runs('embedded-postgres')) {
+      log('== embedded PostgreSQL start, cold and warm')
+      rows.push(...(await benchEmbeddedPostgres({ repeats: quick ? 1 : 3, log })))
+    }
 
     let databaseUrl = process.env.DATABASE_URL
     if (!databaseUrl) {
@@ -83,9 +88,9 @@ async function main() {
     if (!session.session_token) throw new Error(`POST /sessions/start answered ${startRes.status}: ${JSON.stringify(session)}`)
     const sessionAuth = { authorization: `Bearer ${session.session_token}` }
 
-    log('== server throughput and latency under load (autocannon), against bare Express')
+    if (runs('server-load')) log('== server throughput and latency under load (autocannon), against bare Express')
     rows.push(
-      ...(await benchServerLoad({
+      ...(!runs('server-load') ? [] : await benchServerLoad({
         repeats: quick ? 1 : 3,
         seconds: quick ? 2 : 5,
         connections: 10,
@@ -103,32 +108,67 @@ async function main() {
       })),
     )
 
-    log('== approvals: the phone\'s reply to the long poll\'s answer')
-    rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
-
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
-    log('== MCP server: start, memory, tools')
-    const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
-    rows.push(...startup.rows)
-
-    log('== hooks: cost to Claude Code, and latency to the provider')
-    const sessionId = `bench-${randomUUID()}`
-    const mcpPhone = '+14155550101'
-    const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
-    cleanups.push(() => mcp.close())
-    const hookEnv = (pluginData: string): NodeJS.ProcessEnv => ({
+    const hookEnv = (home: { home: string; config: string }, pluginData: string, sessionId: string): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
-      HOME: dirs.home,
-      XDG_CONFIG_HOME: dirs.config,
+      HOME: home.home,
+      XDG_CONFIG_HOME: home.config,
       CLAUDE_PLUGIN_ROOT: process.cwd(),
       CLAUDE_PLUGIN_DATA: pluginData,
       CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
       CLAUDE_CODE_SESSION_ID: sessionId,
     })
-    const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
-    rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(unmonitoredData), monitoredEnv: hookEnv(dirs.pluginData), sessionId, log })))
-    rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
-    rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+
+    if (runs('approvals')) {
+      log('== approvals: the phone\'s reply to the long poll\'s answer')
+      rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
+      log('== approvals: the phone\'s reply to the PermissionRequest hook printing the decision')
+      const approvalsPhone = '+14155550102'
+      const approvalsSession = `bench-approvals-${randomUUID()}`
+      const waiting = await startMonitoringMcp({
+        env: { ...mcpEnv, CLAUDE_SMS_APPROVALS: '1', CLAUDE_SMS_INACTIVITY_THRESHOLD: '100' },
+        phone: approvalsPhone,
+        sessionId: approvalsSession,
+        // sms_setup answers once the code is texted.
+        code: async () => codeTextedTo(twilio, approvalsPhone),
+      })
+      cleanups.push(() => waiting.mcp.close())
+      const hook = hookCommand('PermissionRequest')
+      const plainHook = hookCommand('PostToolUse')
+      if (!hook || !plainHook) throw new Error('hooks/hooks.json has no PermissionRequest or PostToolUse hook')
+      rows.push(
+        ...(await benchApprovalToHook({
+          serverUrl: server.url,
+          publicUrl: BENCH_PUBLIC_URL,
+          twilio,
+          phone: approvalsPhone,
+          hook,
+          plainHook,
+          env: hookEnv(waiting.dirs, waiting.dirs.pluginData, approvalsSession),
+          sessionId: approvalsSession,
+          requests: quick ? 10 : 40,
+          log,
+        })),
+      )
+    }
+
+    if (runs('mcp') || runs('hooks')) {
+      log('== MCP server: start, memory, tools')
+      const startup = runs('mcp') ? await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log }) : { rows: [] }
+      rows.push(...startup.rows)
+
+      log('== hooks: cost to Claude Code, and latency to the provider')
+      const sessionId = `bench-${randomUUID()}`
+      const mcpPhone = '+14155550101'
+      const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
+      cleanups.push(() => mcp.close())
+      const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
+      if (runs('hooks')) {
+        rows.push(...(await benchHookCost({ repeats: quick ? 10 : 40, unmonitoredEnv: hookEnv(dirs, unmonitoredData, sessionId), monitoredEnv: hookEnv(dirs, dirs.pluginData, sessionId), sessionId, log })))
+        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs, dirs.pluginData, sessionId), sessionId, twilio, to: mcpPhone, log })))
+      }
+      if (runs('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, log })))
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
     for (const child of children) await child.stop()
