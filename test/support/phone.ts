@@ -2,6 +2,7 @@ import { setTimeout as pause } from 'node:timers/promises'
 import type { Sql } from 'postgres'
 import { textFromPhone } from '../approvals/support.js'
 import type { ApprovalRow } from '../../server/approvals/store.js'
+import { hashPhone } from '../../server/phone.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
 /**
@@ -23,7 +24,7 @@ export interface Phone {
 
 const TAG = /Reply Y ([0-9A-Z]{4}) to allow|Reply \d ([0-9A-Z]{4}) to pick|Reply ([0-9A-Z]{4}) [\d:,]+/
 
-export function phoneOf(deps: { twilio: TwilioEndpoint; sql: Sql; server: { url: string } }, number: string): Phone {
+export function phoneOf(deps: { twilio: TwilioEndpoint; sql: Sql; server: { url: string; config: { pepper: string } } }, number: string): Phone {
   const { twilio, sql } = deps
   const texts = () => twilio.messages.filter((m) => m.to === number).map((m) => m.body)
   async function nextText(seen = texts().length): Promise<string> {
@@ -40,7 +41,9 @@ export function phoneOf(deps: { twilio: TwilioEndpoint; sql: Sql; server: { url:
         const m = TAG.exec(text)
         if (!m) continue
         const tag = (m[1] ?? m[2] ?? m[3])!
-        const [row] = await sql<ApprovalRow[]>`select * from approval_requests where tag = ${tag} and texted_at is not null order by texted_at desc limit 1`
+        // A tag is unique per person, not across people: the request texted to this number.
+        const [row] = await sql<ApprovalRow[]>`
+          select * from approval_requests where tag = ${tag} and texted_to_hash = ${hashPhone(number, deps.server.config.pepper)} order by texted_at desc limit 1`
         if (!row) throw new Error(`no approval request with tag ${tag}`)
         return { text, tag, row }
       }
