@@ -132,24 +132,28 @@ async function main() {
         // sms_setup answers once the code is texted.
         code: async () => codeTextedTo(twilio, approvalsPhone),
       })
-      cleanups.push(() => waiting.mcp.close())
-      const hook = hookCommand('PermissionRequest')
-      const plainHook = hookCommand('PostToolUse')
-      if (!hook || !plainHook) throw new Error('hooks/hooks.json has no PermissionRequest or PostToolUse hook')
-      rows.push(
-        ...(await benchApprovalToHook({
-          serverUrl: server.url,
-          publicUrl: BENCH_PUBLIC_URL,
-          twilio,
-          phone: approvalsPhone,
-          hook,
-          plainHook,
-          env: hookEnv(waiting.dirs, waiting.dirs.pluginData, approvalsSession),
-          sessionId: approvalsSession,
-          requests: quick ? 10 : 40,
-          log,
-        })),
-      )
+      // Stopped before the next sections, whose memory and timing it would otherwise share.
+      try {
+        const hook = hookCommand('PermissionRequest')
+        const plainHook = hookCommand('PostToolUse')
+        if (!hook || !plainHook) throw new Error('hooks/hooks.json has no PermissionRequest or PostToolUse hook')
+        rows.push(
+          ...(await benchApprovalToHook({
+            serverUrl: server.url,
+            publicUrl: BENCH_PUBLIC_URL,
+            twilio,
+            phone: approvalsPhone,
+            hook,
+            plainHook,
+            env: hookEnv(waiting.dirs, waiting.dirs.pluginData, approvalsSession),
+            sessionId: approvalsSession,
+            requests: quick ? 10 : 40,
+            log,
+          })),
+        )
+      } finally {
+        await waiting.mcp.close()
+      }
     }
 
     if (runs('mcp') || runs('hooks')) {
