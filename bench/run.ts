@@ -8,9 +8,9 @@ import { codeTextedTo, pairRemotely } from '../test/support/pairing.js'
 import { startTwilioEndpoint } from '../test/support/twilio-endpoint.js'
 import { startChild, serverUrl, type Child } from './processes.js'
 import { formatTable, type Row } from './report.js'
-import { benchApprovalReply } from './sections/approvals.js'
+import { benchApprovalReply, benchApprovalToHook } from './sections/approvals.js'
 import { benchEmbeddedPostgres } from './sections/embedded-postgres.js'
-import { benchEventLatency, benchHookCost, benchWaitingHookMemory } from './sections/hooks.js'
+import { benchEventLatency, benchHookCost, benchWaitingHookMemory, hookCommand } from './sections/hooks.js'
 import { benchMcpMemoryUnderEvents, benchMcpStartup, startMonitoringMcp } from './sections/mcp.js'
 import { benchScale } from './sections/scale.js'
 import { benchServerLoad } from './sections/server-load.js'
@@ -19,12 +19,12 @@ import { benchServerLoad } from './sections/server-load.js'
 // endpoint, MCP servers), measures, stops everything, prints a table and writes bench/results.json.
 // Every figure is compared with a baseline measured in this same run: the machine is noisy, so
 // repeats, medians and ratios. `--quick` runs fewer repeats (a smoke run). `--only=server,scale`
-// runs the named sections only (postgres, server, scale, mcp, hooks), e.g. while working on one of them.
+// runs the named sections only (postgres, server, scale, approvals, mcp, hooks), e.g. while working on one of them.
 // BENCH_SERVER_SCRIPT=<path>/build/server/main.js measures another build of the server (an older
 // commit, for a before/after in the same conditions) in the server and scale sections.
 
 const quick = process.argv.includes('--quick')
-const SECTIONS = ['postgres', 'server', 'scale', 'mcp', 'hooks'] as const
+const SECTIONS = ['postgres', 'server', 'scale', 'approvals', 'mcp', 'hooks'] as const
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
 if (only?.some((s) => !(SECTIONS as readonly string[]).includes(s))) throw new Error(`--only takes a list of: ${SECTIONS.join(', ')}`)
 const want = (section: (typeof SECTIONS)[number]) => !only || only.includes(section)
@@ -161,10 +161,54 @@ async function main() {
       }
     }
 
-    log('== approvals: the phone\'s reply to the long poll\'s answer')
-    rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
-
     const mcpEnv = { CLAUDE_SMS_AUTH_URL: server.url }
+    const hookEnv = (home: { home: string; config: string }, pluginData: string, sessionId: string, configHome = home.config): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      HOME: home.home,
+      XDG_CONFIG_HOME: configHome,
+      CLAUDE_PLUGIN_ROOT: process.cwd(),
+      CLAUDE_PLUGIN_DATA: pluginData,
+      CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
+      CLAUDE_CODE_SESSION_ID: sessionId,
+    })
+
+    if (want('approvals')) {
+      log('== approvals: the phone\'s reply to the long poll\'s answer')
+      rows.push(...(await benchApprovalReply({ serverUrl: server.url, publicUrl: BENCH_PUBLIC_URL, twilio, accessToken, phone, requests: quick ? 10 : 50, log })))
+      log('== approvals: the phone\'s reply to the PermissionRequest hook printing the decision')
+      const approvalsPhone = '+14155550102'
+      const approvalsSession = `bench-approvals-${randomUUID()}`
+      const waiting = await startMonitoringMcp({
+        env: { ...mcpEnv, CLAUDE_SMS_APPROVALS: '1', CLAUDE_SMS_INACTIVITY_THRESHOLD: '100' },
+        phone: approvalsPhone,
+        sessionId: approvalsSession,
+        // sms_setup answers once the code is texted.
+        code: async () => codeTextedTo(twilio, approvalsPhone),
+      })
+      // Stopped before the next sections, whose memory and timing it would otherwise share.
+      try {
+        const hook = hookCommand('PermissionRequest')
+        const plainHook = hookCommand('PostToolUse')
+        if (!hook || !plainHook) throw new Error('hooks/hooks.json has no PermissionRequest or PostToolUse hook')
+        rows.push(
+          ...(await benchApprovalToHook({
+            serverUrl: server.url,
+            publicUrl: BENCH_PUBLIC_URL,
+            twilio,
+            phone: approvalsPhone,
+            hook,
+            plainHook,
+            env: hookEnv(waiting.dirs, waiting.dirs.pluginData, approvalsSession),
+            sessionId: approvalsSession,
+            requests: quick ? 10 : 40,
+            log,
+          })),
+        )
+      } finally {
+        await waiting.mcp.close()
+      }
+    }
+
     if (want('mcp')) {
       log('== MCP server: start, memory, tools')
       const startup = await benchMcpStartup({ repeats: quick ? 2 : 5, env: mcpEnv, log })
@@ -176,15 +220,6 @@ async function main() {
       const mcpPhone = '+14155550101'
       const { mcp, dirs } = await startMonitoringMcp({ env: mcpEnv, phone: mcpPhone, sessionId, code: async () => (await twilio.waitForMessages(1), codeTextedTo(twilio, mcpPhone)) })
       cleanups.push(() => mcp.close())
-      const hookEnv = (pluginData: string, configHome = dirs.config): NodeJS.ProcessEnv => ({
-        PATH: process.env.PATH,
-        HOME: dirs.home,
-        XDG_CONFIG_HOME: configHome,
-        CLAUDE_PLUGIN_ROOT: process.cwd(),
-        CLAUDE_PLUGIN_DATA: pluginData,
-        CLAUDE_PID: String(process.pid), // the MCP server's parent is this process, as it is Claude Code in real use
-        CLAUDE_CODE_SESSION_ID: sessionId,
-      })
       if (want('hooks')) {
         log('== hooks: cost to Claude Code, latency to the provider, memory while waiting')
         const unmonitoredData = mkdtempSync(join(work, 'unmonitored-'))
@@ -192,17 +227,17 @@ async function main() {
         rows.push(
           ...(await benchHookCost({
             repeats: quick ? 10 : 40,
-            unmonitoredEnv: hookEnv(unmonitoredData),
-            idleEnv: hookEnv(dirs.pluginData, nothingSaved),
-            monitoredEnv: hookEnv(dirs.pluginData),
+            unmonitoredEnv: hookEnv(dirs, unmonitoredData, sessionId),
+            idleEnv: hookEnv(dirs, dirs.pluginData, sessionId, nothingSaved),
+            monitoredEnv: hookEnv(dirs, dirs.pluginData, sessionId),
             sessionId,
             log,
           })),
         )
-        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs.pluginData), sessionId, twilio, to: mcpPhone, log })))
+        rows.push(...(await benchEventLatency({ events: quick ? 30 : 200, env: hookEnv(dirs, dirs.pluginData, sessionId), sessionId, twilio, to: mcpPhone, log })))
         const waitingData = mkdtempSync(join(work, 'waiting-'))
         mkdirSync(join(waitingData, 'run'), { mode: 0o700 })
-        rows.push(...(await benchWaitingHookMemory({ repeats: quick ? 1 : 3, holdMs: quick ? 1000 : 3000, env: hookEnv(waitingData), runDir: join(waitingData, 'run'), claudePid: process.pid, sessionId, log })))
+        rows.push(...(await benchWaitingHookMemory({ repeats: quick ? 1 : 3, holdMs: quick ? 1000 : 3000, env: hookEnv(dirs, waitingData, sessionId), runDir: join(waitingData, 'run'), claudePid: process.pid, sessionId, log })))
       }
       if (want('mcp')) rows.push(...(await benchMcpMemoryUnderEvents({ mcp, events: 1000, settleMs: 10_000, log })))
     }

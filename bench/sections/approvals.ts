@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { TwilioEndpoint } from '../../test/support/twilio-endpoint.js'
+import { runHook, type HookCommand } from './hooks.js'
 import { ratioRow, type Row } from '../report.js'
 import { percentile, round, summarize } from '../stats.js'
 
@@ -73,6 +76,90 @@ export async function benchApprovalReply(opts: {
       target: 'p95 < 2000 ms',
       met: p95 < 2_000,
       note: `p50 ${p50} ms, p99 ${p99} ms, n=${latencies.length}`,
+    }),
+  ]
+}
+
+/**
+ * Answering from the phone, the whole way: from the phone's reply reaching the server (a signed Twilio
+ * webhook POST) to the PermissionRequest hook command (as hooks/hooks.json registers it, run as Claude
+ * Code runs it) printing the decision on stdout, through the plugin's real MCP server and its long
+ * poll. Baseline, interleaved in the same run: a plain event round trip through the same hook command
+ * and MCP server (a PostToolUse hook, spawn to exit).
+ */
+export async function benchApprovalToHook(opts: {
+  serverUrl: string
+  publicUrl: string
+  twilio: TwilioEndpoint
+  /** Who the MCP server's session texts: the phone that replies. */
+  phone: string
+  hook: HookCommand
+  plainHook: HookCommand
+  env: NodeJS.ProcessEnv
+  sessionId: string
+  requests: number
+  log: (m: string) => void
+}): Promise<Row[]> {
+  const { twilio } = opts
+  const latencies: number[] = []
+  const webhookOnly: number[] = []
+  const baseline: number[] = []
+  const event = (name: string, extra: Record<string, unknown>) => JSON.stringify({ session_id: opts.sessionId, transcript_path: '/tmp/t.jsonl', cwd: '/work/billing-service', hook_event_name: name, ...extra })
+  for (let i = 0; i < opts.requests; i++) {
+    const seen = twilio.messages.filter((m) => m.to === opts.phone).length
+    const command = { command: `npm run migrate -- --step ${i}` }
+    const child = opts.hook.args ? spawn(opts.hook.command, opts.hook.args, { env: opts.env, stdio: ['pipe', 'pipe', 'ignore'] }) : spawn('/bin/sh', ['-c', opts.hook.command], { env: opts.env, stdio: ['pipe', 'pipe', 'ignore'] })
+    const closed = once(child, 'close')
+    let stdout = ''
+    const printed = new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d
+        if (stdout.includes('"behavior":"allow"')) resolve(performance.now())
+      })
+      child.on('exit', (code) => reject(new Error(`the PermissionRequest hook exited (${code}) without a decision: ${JSON.stringify(stdout)}`)))
+      setTimeout(() => reject(new Error(`the PermissionRequest hook printed no decision within 30 s: ${JSON.stringify(stdout)}`)), 30_000).unref()
+    })
+    child.stdin.end(event('PermissionRequest', { permission_mode: 'default', tool_name: 'Bash', tool_input: command, permission_suggestions: [] }))
+    // The request text (after the waiting threshold), and its tag.
+    const deadline = Date.now() + 15_000
+    let text: string | undefined
+    while (!(text = twilio.messages.filter((m) => m.to === opts.phone)[seen]?.body)) {
+      if (Date.now() > deadline) throw new Error('no request text within 15 s')
+      await twilio.waitForMessages(twilio.messages.length + 1, Math.max(1, deadline - Date.now())).catch(() => undefined)
+    }
+    const tag = /Reply Y ([0-9A-Z]{4}) to allow/.exec(text)?.[1]
+    if (!tag) throw new Error(`not a request text: ${text}`)
+    // Let the plugin's long poll reach its wait, so that what is measured is the wake-up path.
+    await delay(100)
+    const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: opts.phone, To: '+15005550006', Body: `Y ${tag}` }
+    const sentAt = performance.now()
+    const webhook = await fetch(`${opts.serverUrl}/twilio/inbound`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.sign(`${opts.publicUrl}/twilio/inbound`, params) },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(10_000),
+    })
+    const reply = await webhook.text()
+    webhookOnly.push(performance.now() - sentAt)
+    if (!reply.includes(`Allowed Bash (${tag})`)) throw new Error(`the reply was not taken: ${reply}`)
+    latencies.push((await printed) - sentAt)
+    await closed
+    // The tool ran: its PostToolUse is the plain event round trip of the baseline.
+    baseline.push(await runHook(opts.plainHook, opts.env, event('PostToolUse', { tool_name: 'Bash', tool_input: command, tool_response: {} })))
+  }
+  const s = summarize(latencies)
+  const p95 = percentile([...latencies].sort((a, b) => a - b), 95)
+  opts.log(`   reply -> hook prints the decision: p50 ${round(s.p50)} ms, p95 ${round(p95)} ms, p99 ${round(s.p99)} ms over ${latencies.length} requests (webhook answered in ${round(summarize(webhookOnly).p50)} ms p50)`)
+  return [
+    ratioRow({
+      section: 'approvals',
+      metric: 'inbound reply (signed webhook POST) to the hook printing the decision',
+      unit: 'ms',
+      value: { ...s, median: s.p50 },
+      baseline: { name: 'PostToolUse hook round trip', value: summarize(baseline) },
+      target: 'p95 < 2000 ms',
+      met: p95 < 2_000,
+      note: `p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms, n=${latencies.length}; webhook answer p50 ${round(summarize(webhookOnly).p50)} ms`,
     }),
   ]
 }

@@ -12,7 +12,7 @@ import { round, summarize } from '../stats.js'
 
 const HOOKS_JSON = resolve('hooks/hooks.json')
 
-interface HookCommand {
+export interface HookCommand {
   command: string
   args?: string[]
 }

@@ -259,9 +259,11 @@ export function summaryOfToolInput(input: Record<string, unknown>): string {
   return ''
 }
 
-/** "Wants to run: npm test" for Bash, "Wants to use Edit: src/app.ts" for the rest. */
+/** "Wants to run: npm test" for Bash, "Asks: Which database?" for a question, "Wants to use Edit: src/app.ts" for the rest. */
 export function whatClaudeWants(tool: string, summary: string): string {
   const what = summary.replace(/\s+/g, ' ').trim()
   if (tool === 'Bash') return what ? `Wants to run: ${what}` : 'Wants to run a command'
+  // Claude Code's AskUserQuestion tool: the plugin's summary is the question itself.
+  if (tool === 'AskUserQuestion') return what ? `Asks: ${what}` : 'Asks you a question'
   return what ? `Wants to use ${tool}: ${what}` : `Wants to use ${tool}`
 }

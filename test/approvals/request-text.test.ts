@@ -82,6 +82,9 @@ describe('a waiting text about a permission request (approvals off)', () => {
   it('or from Claude Code\'s tool_name and tool_input; plain waiting texts are unchanged', () => {
     const edit = formatText({ type: 'waiting', description: 'Docs', details: { tool_name: 'Write', tool_input: { file_path: '/repo/README.md', content: 'x' } }, charset: 'gsm7', now })
     expect(edit).toContain('Wants to use Write: /repo/README.md')
+    const question = formatText({ type: 'waiting', description: 'Docs', details: { permission_tool: 'AskUserQuestion', permission_summary: 'Which database should the service use?' }, charset: 'unicode', now })
+    expect(question).toContain('💬 Asks: Which database should the service use?')
+    expect(question).not.toContain('AskUserQuestion')
     const plain = formatText({ type: 'waiting', description: 'Docs', details: { message: 'Which file next?' }, charset: 'unicode', now })
     expect(plain).toContain('Which file next?')
   })

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startApprovalsStub, type ApprovalsStub } from '../support/approvals-stub-server.js'
+import { afterEach, describe, expect, it } from 'vitest'
 import { claudeCli, claudeEnv, claudeHome, type ClaudeHome } from '../support/claude-cli.js'
 import { useTestDatabase } from '../support/db.js'
+import { phoneOf, settledRow } from '../support/phone.js'
 import { startMessagesApi, toolNames, toolResults, userText, type inOrder, type MessagesApi, type ReplyBlock, type Script } from '../support/messages-api.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { startTerminal, type Terminal } from '../support/tmux.js'
@@ -12,9 +12,9 @@ import { pairedPerson, PLUGIN, tool } from './session.js'
 /**
  * Answering a permission request from the phone, with the real Claude Code CLI in interactive mode
  * (under tmux, where its permission dialog is on screen), the plugin loaded with --plugin-dir, its model
- * the scripted Messages API, its MCP server talking to the real server for pairing and events, and to
- * the stand-in of the approval endpoints (test/support/approvals-stub-server.ts) for the requests: the
- * test plays the phone with stub.decide().
+ * the scripted Messages API, its MCP server talking to the real server, which texts the request through
+ * the real twilio SDK to the local Twilio endpoint. The test plays the person's phone: it reads the tag
+ * from the request text and replies with a signed inbound webhook, as Twilio forwards a reply.
  */
 const cli = await claudeCli()
 const bin = 'bin' in cli ? cli.bin : ''
@@ -93,11 +93,6 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
   const db = useTestDatabase()
   const twilio = useTwilioEndpoint()
   const server = useTestServer(() => ({ sql: db.sql, twilio, name: 'e2e-approvals' }))
-  let stub: ApprovalsStub
-  beforeAll(async () => {
-    stub = await startApprovalsStub(server.url)
-  })
-  afterAll(() => stub?.close())
 
   const cleanups: (() => Promise<void>)[] = []
   afterEach(async () => {
@@ -112,10 +107,7 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     const approvals = opts.approvals ?? true
     const home = claudeHome()
     interactiveHome(home)
-    const { phone } = await pairedPerson(db.sql, server, home)
-    // pairedPerson wrote the real server's URL; the plugin talks to the stand-in in front of it.
-    const authFile = join(home.configHome, 'claude-sms-notifier', 'auth.json')
-    writeFileSync(authFile, JSON.stringify({ ...JSON.parse(readFileSync(authFile, 'utf8')), server_url: stub.url }), { mode: 0o600 })
+    const phone = phoneOf({ twilio, sql: db.sql, server }, (await pairedPerson(db.sql, server, home)).phone)
     const marker = join(home.project, 'deployed.txt')
     let finished!: (result: { text: string; isError: boolean }) => void
     const commandResult = new Promise<{ text: string; isError: boolean }>((r) => (finished = r))
@@ -139,7 +131,7 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     cleanups.push(() => api.close())
     const env = claudeEnv(home, api.url, {
       ANTHROPIC_API_KEY: API_KEY,
-      CLAUDE_SMS_AUTH_URL: stub.url,
+      CLAUDE_SMS_AUTH_URL: server.url,
       CLAUDE_SMS_INACTIVITY_THRESHOLD: '1000',
       CLAUDE_SMS_RETRY_BASE_MS: '50',
     })
@@ -151,73 +143,69 @@ describe.skipIf(!bin)('answering a permission request from the phone, in interac
     return { home, phone, terminal, marker, commandResult, api }
   }
 
-  it('the phone allows: the dialog closes and the command runs', async () => {
-    const seen = stub.requests.length
-    const { terminal, marker, commandResult, api } = await deploySession('Deploy billing')
-    const request = await orExplain(stub.request(seen + 1), terminal, api)
-    expect(request.body).toMatchObject({ kind: 'permission', tool_name: 'Bash', summary: expect.stringContaining('echo deployed >>') })
+  it('the phone allows (Y <tag>): the dialog closes and the command runs', async () => {
+    const { phone, terminal, marker, commandResult, api } = await deploySession('Deploy billing')
+    const request = await orExplain(phone.nextRequest(), terminal, api)
+    expect(request.row).toMatchObject({ kind: 'permission', tool_name: 'Bash', summary: expect.stringContaining('echo deployed >>') })
+    expect(request.text).toContain('Wants to run: echo deployed >>')
     await terminal.waitFor(/Do you want to proceed\?/)
-    stub.decide(request.state.approval_id, { status: 'allowed' })
-    const result = await commandResult
+    expect(await phone.reply(`Y ${request.tag}`)).toBe(`Allowed Bash (${request.tag}).`)
+    const result = await orExplain(commandResult, terminal, api)
     expect(result.isError, result.text).toBe(false)
     expect(readFileSync(marker, 'utf8')).toBe('deployed\n')
     expect(await terminal.waitFor(/Deployed\./)).not.toMatch(/Do you want to proceed\?/)
   })
 
-  it('the person answers at the terminal first: the hook goes silent and the server hears "terminal"', async () => {
-    const seen = stub.requests.length
-    const settled = stub.settlements.length
-    const { terminal, marker, commandResult, api } = await deploySession('Deploy billing again')
-    const request = await orExplain(stub.request(seen + 1), terminal, api)
+  it('the person answers at the terminal first: the hook goes silent, and a later reply is told it was already allowed there', async () => {
+    const { phone, terminal, marker, commandResult, api } = await deploySession('Deploy billing again')
+    const request = await orExplain(phone.nextRequest(), terminal, api)
     await terminal.waitFor(/Do you want to proceed\?/)
     await terminal.press('Enter') // "1. Yes"
-    const result = await commandResult
+    const result = await orExplain(commandResult, terminal, api)
     expect(result.isError, result.text).toBe(false)
-    const settlement = await stub.settlement(settled + 1)
-    expect(settlement).toMatchObject({ approvalId: request.state.approval_id, body: { decided_by: 'terminal', evidence: 'PostToolUse', decision: 'allowed' } })
-    // A late reply from the phone finds it settled, and nothing runs twice.
-    expect(stub.decide(request.state.approval_id, { status: 'allowed' })).toMatchObject({ status: 'settled_elsewhere', decided_by: 'terminal' })
+    expect(await settledRow(db.sql, request.row.id)).toMatchObject({ status: 'settled_elsewhere', decided_by: 'terminal', evidence: 'PostToolUse', terminal_decision: 'allowed' })
+    // A late reply from the phone finds it settled, says so, and nothing runs twice.
+    expect(await phone.reply(`Y ${request.tag}`)).toMatch(new RegExp(`^${request.tag} was already allowed at the terminal at \\d\\d:\\d\\d\\.$`))
     expect(readFileSync(marker, 'utf8')).toBe('deployed\n')
     expect(await terminal.waitFor(/Deployed\./)).not.toMatch(/PermissionRequest hook/)
   })
 
-  it('the phone denies: the command does not run, and Claude is told it was denied by text', async () => {
-    const seen = stub.requests.length
-    const { terminal, marker, commandResult, api } = await deploySession('Deploy billing, maybe')
-    const request = await orExplain(stub.request(seen + 1), terminal, api)
+  it('the phone denies (N <tag>): the command does not run, and Claude is told it was denied by text', async () => {
+    const { phone, terminal, marker, commandResult, api } = await deploySession('Deploy billing, maybe')
+    const request = await orExplain(phone.nextRequest(), terminal, api)
     await terminal.waitFor(/Do you want to proceed\?/)
-    stub.decide(request.state.approval_id, { status: 'denied', message: 'Denied by text from +1***0000' })
-    const result = await commandResult
+    expect(await phone.reply(`n ${request.tag} not on a Friday`)).toBe(`Denied Bash (${request.tag}).`)
+    const result = await orExplain(commandResult, terminal, api)
     expect(result.isError).toBe(true)
-    expect(result.text).toContain('Denied by text from +1***0000')
+    expect(result.text).toContain(`Denied by text from +1***${phone.number.slice(-4)}: not on a Friday`)
     expect(existsSync(marker)).toBe(false)
   })
 
-  it("Claude's question (AskUserQuestion) answered from the phone reaches Claude as the person's answer", async () => {
-    const seen = stub.requests.length
+  it("Claude's question (AskUserQuestion): a numbered reply reaches Claude as the person's answer", async () => {
     const question = 'Which region should the deploy go to?'
     const questions = [{ question, header: 'Region', options: [{ label: 'eu-west-1', description: 'Ireland' }, { label: 'us-east-1', description: 'Virginia' }], multiSelect: false }]
-    const { terminal, commandResult, api } = await deploySession('Deploy billing somewhere', { call: () => ({ type: 'tool_use', name: 'AskUserQuestion', input: { questions } }) })
-    const request = await orExplain(stub.request(seen + 1), terminal, api)
-    expect(request.body).toMatchObject({ kind: 'question', tool_name: 'AskUserQuestion', questions: [{ question, options: [{ label: 'eu-west-1' }, { label: 'us-east-1' }] }] })
-    stub.decide(request.state.approval_id, { status: 'answered', answers: { [question]: 'us-east-1' } })
+    const { phone, terminal, commandResult, api } = await deploySession('Deploy billing somewhere', { call: () => ({ type: 'tool_use', name: 'AskUserQuestion', input: { questions } }) })
+    const request = await orExplain(phone.nextRequest(), terminal, api)
+    expect(request.row).toMatchObject({ kind: 'question', tool_name: 'AskUserQuestion', questions: [{ question, options: [{ label: 'eu-west-1' }, { label: 'us-east-1' }] }] })
+    expect(request.text).toContain(`${question}\n1 eu-west-1\n2 us-east-1\nReply 2 ${request.tag} to pick 2`)
+    await phone.reply(`2 ${request.tag}`)
     const result = await orExplain(commandResult, terminal, api)
     expect(result.isError, result.text).toBe(false)
     expect(result.text).toMatch(/answered/i)
     expect(result.text).toContain('us-east-1')
   })
 
-  it('approvals off: no request is posted; the waiting text says what Claude wants to run', async () => {
-    const seen = stub.requests.length
+  it('approvals off: no request text; the waiting text names the command Claude wants to run', async () => {
     const { phone, terminal, marker, commandResult, api } = await deploySession('Deploy billing by hand', { approvals: false })
     await orExplain(terminal.waitFor(/Do you want to proceed\?/), terminal, api)
-    for (let n = twilio.messages.length + 1; !twilio.messages.some((m) => m.to === phone); n++) await twilio.waitForMessages(n)
-    const text = twilio.messages.find((m) => m.to === phone)!.body
+    const text = await orExplain(phone.nextText(0), terminal, api)
     expect(text).toContain('⏳')
-    expect(text).toContain('Claude needs your permission to use Bash: echo deployed >>')
+    expect(text).toContain(`Wants to run: echo deployed >> ${marker}`)
+    expect(text).not.toMatch(/Reply Y/)
     await terminal.press('Enter') // the person answers at the terminal
-    expect((await commandResult).isError).toBe(false)
+    expect((await orExplain(commandResult, terminal, api)).isError).toBe(false)
     expect(readFileSync(marker, 'utf8')).toBe('deployed\n')
-    expect(stub.requests.length).toBe(seen)
+    expect(await db.sql`select a.id from approval_requests a join monitoring_sessions s on s.id = a.session_id where s.description = 'Deploy billing by hand'`).toEqual([])
+    expect(phone.texts().filter((t) => /Reply Y|Reply \d/.test(t))).toEqual([])
   })
 })

@@ -9,15 +9,15 @@ export interface Listening {
   close(): Promise<void>
 }
 
-/** Serves a request handler (an Express app) on 127.0.0.1 at a free port. */
-export async function listenOnLoopback(handler: RequestListener): Promise<Listening> {
+/** Serves a request handler (an Express app) on 127.0.0.1 at a free port (or the given one: a restart). */
+export async function listenOnLoopback(handler: RequestListener, port = 0): Promise<Listening> {
   const server = createServer(handler)
-  server.listen(0, '127.0.0.1')
+  server.listen(port, '127.0.0.1')
   await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
+  const { port: bound } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     server,
     close: () =>
       new Promise<void>((resolve) => {

@@ -72,13 +72,15 @@ export async function startTestServer(opts: {
    */
   ipRateLimit?: AppDeps['ipRateLimit']
   pairingLimits?: AppDeps['pairingLimits']
+  /** Listen on this port: a server restarted where its clients know it. */
+  port?: number
 }): Promise<TestServer> {
   const logs = captureLog(opts.name ?? 'server')
   const config = testConfig(opts.env, opts.twilio)
   const consoleTexts: string[] = []
   const transport = createTransport(config, logs.log, { print: consoleTextsSink(opts.name ?? 'server', consoleTexts) })
   // Listen first to learn the port (PUBLIC_URL and Twilio's StatusCallback need it), then attach the app.
-  const { server: http, port, url, close } = await listenOnLoopback(() => {})
+  const { server: http, port, url, close } = await listenOnLoopback(() => {}, opts.port)
   http.removeAllListeners('request')
   const publicConfig: Config = { ...config, publicUrl: opts.env?.PUBLIC_URL ?? url, port }
   const sms = createSmsSender({
