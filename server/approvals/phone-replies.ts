@@ -11,6 +11,12 @@ import type { SessionUpdates } from '../session-updates.js'
 
 /** A bare Y or N answers the one pending request only when it was texted this recently. */
 export const BARE_REPLY_WINDOW_MS = 60 * 60_000
+/**
+ * A request texted because the phone just answered the one before it is not answered by a bare Y or N
+ * arriving within this time: that may be the first answer sent twice (a second tap, a phone's resend),
+ * written before this request was seen. The tag is asked for instead.
+ */
+export const BARE_REPLY_SETTLE_MS = 2 * 60_000
 
 export interface PhoneRepliesDeps {
   sql: Sql
@@ -51,6 +57,10 @@ export function createPhoneReplies(deps: PhoneRepliesDeps) {
       if (pending.length === 0) return 'Nothing is waiting for your answer.'
       if (pending.length > 1 || recent.length !== 1) return `Which request? Add its tag.${pendingList(pending)}`
       request = recent[0]!
+      const lastAnswer = Math.max(0, ...texted.filter((r) => r.decided_by === 'phone' && r.decided_at).map((r) => r.decided_at!.getTime()))
+      if (request.texted_at!.getTime() >= lastAnswer && now.getTime() - lastAnswer < BARE_REPLY_SETTLE_MS) {
+        return `Which request? ${request.tag} was texted just after your last answer: add its tag.${pendingList(pending)}`
+      }
     }
     if (request.status !== 'pending') return settledReply(request, timeZone, now)
     const refusal = await phoneRefusal(sql, request.id)
