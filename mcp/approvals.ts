@@ -155,6 +155,12 @@ function answersTo(questions: ApprovalQuestion[], answers: ApprovalState['answer
   return Object.fromEntries(given)
 }
 
+/** The hook endpoint trimmed an oversized hook JSON (mcp/hook-endpoint.ts): the tool's input is unknown here. */
+export function isTrimmedInput(toolInput: Record<string, unknown>): boolean {
+  const keys = Object.keys(toolInput)
+  return keys.length === 1 && keys[0] === 'omitted' && typeof toolInput.omitted === 'string'
+}
+
 export type Settlement = Omit<SettleRequest, 'settled_at'>
 
 /** A request for a tool call: what the hooks that follow are compared with (there is no tool_use_id). */
@@ -286,6 +292,8 @@ export function createApprovals(deps: ApprovalsDeps) {
   /** The waiting clock rang and the dialog is still open: text it as a request and wait for the phone. */
   async function ring(request: OpenRequest) {
     if (request.done) return
+    // Nobody can allow from the phone what the text cannot show: the ordinary waiting text instead.
+    if (isTrimmedInput(request.tool_input)) return void (await fallBack(request, 'tool input too large to show'))
     request.phase = 'posting'
     const { server_url, monitoring_id, session_token } = request.session
     const body: ApprovalRequest = {

@@ -300,6 +300,20 @@ describe('settled at the terminal, by the end of the session, or never', () => {
     expect(settlement.answered.status).toBe('settled_elsewhere')
   })
 
+  it('a request too large to show (its hook JSON was trimmed) is never texted for approval: the waiting text goes out instead', async () => {
+    const { phone, dirs, mcp } = await monitoredSession({ approvals: true })
+    const seen = stub.requests.length
+    const text = nextTextTo(phone)
+    const huge = { file_path: '/work/billing-service/dump.sql', content: 'x'.repeat(1_200_000) }
+    const hook = permissionHook(dirs, 'Write', huge)
+    const first = await Promise.race([stub.request(seen + 1).then(() => 'posted for approval'), text.then(() => 'waiting text')])
+    expect(first).toBe('waiting text')
+    expect(await text).toContain('⏳')
+    expect(stub.requests.length).toBe(seen)
+    await mcp.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'go on' })
+    expect(await hook.exited).toEqual({ code: 0, stdout: '' })
+  })
+
   it('refused by the server (daily cap): the ordinary waiting text goes out instead, and the dialog stays at the terminal', async () => {
     const { phone, dirs, mcp } = await monitoredSession({ approvals: true })
     stub.refuseWith = 'daily_cap'
