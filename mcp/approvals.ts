@@ -132,7 +132,7 @@ export function hookAnswerFor(state: ApprovalState, toolInput: Record<string, un
       return asked.kind === 'permission' ? decide({ behavior: 'allow' }) : undefined
     case 'denied': {
       const said = state.message?.trim()
-      return decide({ behavior: 'deny', message: said && /by text/i.test(said) ? said : `Denied by text from the phone${said ? `: ${said}` : '.'}` })
+      return decide({ behavior: 'deny', message: said && /\bby (?:text|phone call)\b/i.test(said) ? said : `Denied by text from the phone${said ? `: ${said}` : '.'}` })
     }
     case 'answered': {
       if (asked.kind !== 'question') return undefined

@@ -60,6 +60,11 @@ describe("the hook's answer to the phone's decision", () => {
     expect(hookAnswerFor(state({ status: 'refused', refused_reason: 'daily_cap' }), input, permission)).toBeUndefined()
   })
 
+  it('a denial on a call is told to Claude as one, not as a text', () => {
+    const said = 'Denied by phone call to +1***8912'
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: said }), input, permission)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: said })
+  })
+
   it('never an allow the phone did not explicitly give to this very request', () => {
     // No decider named: a malformed or half-written answer is not an allow.
     expect(hookAnswerFor(state({ status: 'allowed', decided_by: null }), input, permission)).toBeUndefined()
