@@ -80,7 +80,9 @@ export function createCallAnswers(deps: CallAnswerDeps) {
       const twiml = new twilio.twiml.VoiceResponse()
       const approval = await approvalOf(call)
       let outcome: string
-      let refusal: PhoneRefusal | null = null
+      // Decided at the keypress, not when the call was placed: the switch, STOP or the session's end win.
+      const decisive = digits === '1' || digits === '2'
+      const refusal = decisive && approval?.kind === 'permission' && approval.status === 'pending' ? await phoneRefusal(sql, approval.id) : null
       if (!approval || approval.kind !== 'permission') {
         twiml.say(`This call takes no keys. Answer at the terminal. ${GOODBYE}`)
         outcome = 'ignored'
@@ -90,11 +92,10 @@ export function createCallAnswers(deps: CallAnswerDeps) {
       } else if (digits === '9') {
         readOut(call, twiml)
         outcome = 'repeated'
-      } else if ((digits === '1' || digits === '2') && (refusal = await phoneRefusal(sql, approval.id))) {
-        // Decided at the keypress, not when the call was placed: the switch, STOP or the session's end win.
+      } else if (refusal) {
         twiml.say(`${refusedPhrase(refusal)} ${GOODBYE}`)
         outcome = 'refused'
-      } else if (digits === '1' || digits === '2') {
+      } else if (decisive) {
         const allow = digits === '1'
         const settled = await settleOpen(sql, approval.id, {
           status: allow ? 'allowed' : 'denied',
