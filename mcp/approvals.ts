@@ -110,23 +110,55 @@ export function questionsOf(input: Record<string, unknown>): ApprovalQuestion[] 
 
 const decide = (decision: HookDecision['hookSpecificOutput']['decision']): HookDecision => ({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision } })
 
-/** The hook's answer for a request the phone settled; undefined when the phone did not decide it. */
-export function hookAnswerFor(state: ApprovalState, toolInput: Record<string, unknown>): HookDecision | undefined {
-  if (state.decided_by !== null && state.decided_by !== 'phone') return undefined
+/** The request a hook waits on: a server answer counts only when it is about this very request. */
+export interface AskedRequest {
+  approvalId: string
+  requestId: string
+  kind: ApprovalRequest['kind']
+}
+
+/**
+ * The hook's answer for a request the phone settled; undefined when the phone did not decide it. An
+ * allow is never inferred: it needs the state of this very request (approval_id and request_id), an
+ * explicit `decided_by: "phone"`, and a status that fits the request's kind ("allowed" for a permission,
+ * "answered" for a question, whose answers name exactly the questions asked). Anything else leaves
+ * the dialog to the terminal.
+ */
+export function hookAnswerFor(state: ApprovalState, toolInput: Record<string, unknown>, asked: AskedRequest): HookDecision | undefined {
+  if (state.approval_id !== asked.approvalId || state.request_id !== asked.requestId) return undefined
+  if (state.decided_by !== 'phone') return undefined
   switch (state.status) {
     case 'allowed':
-      return decide({ behavior: 'allow' })
+      return asked.kind === 'permission' ? decide({ behavior: 'allow' }) : undefined
     case 'denied': {
       const said = state.message?.trim()
-      return decide({ behavior: 'deny', message: said && /by text/i.test(said) ? said : `Denied by text from the phone${said ? `: ${said}` : '.'}` })
+      return decide({ behavior: 'deny', message: said && /\bby (?:text|phone call)\b/i.test(said) ? said : `Denied by text from the phone${said ? `: ${said}` : '.'}` })
     }
-    case 'answered':
-      // Claude Code takes updatedInput.answers (question text -> label or words) as the person's answer.
-      if (!state.answers || Object.keys(state.answers).length === 0) return undefined
-      return decide({ behavior: 'allow', updatedInput: { ...toolInput, answers: state.answers } })
+    case 'answered': {
+      if (asked.kind !== 'question') return undefined
+      const answers = answersTo(questionsOf(toolInput), state.answers)
+      // Claude Code takes updatedInput.answers (question text -> label or words) as the person's answer;
+      // nothing else of the tool's input is changed.
+      return answers ? decide({ behavior: 'allow', updatedInput: { ...toolInput, answers } }) : undefined
+    }
     default:
       return undefined
   }
+}
+
+/** The answers, when they answer every question asked and nothing else. */
+function answersTo(questions: ApprovalQuestion[], answers: ApprovalState['answers']): Record<string, string> | undefined {
+  if (!answers || !questions.length) return undefined
+  const asked = new Set(questions.map((q) => q.question))
+  const given = Object.entries(answers)
+  if (given.length !== asked.size || !given.every(([q, a]) => asked.has(q) && typeof a === 'string' && a.trim() !== '')) return undefined
+  return Object.fromEntries(given)
+}
+
+/** The hook endpoint trimmed an oversized hook JSON (mcp/hook-endpoint.ts): the tool's input is unknown here. */
+export function isTrimmedInput(toolInput: Record<string, unknown>): boolean {
+  const keys = Object.keys(toolInput)
+  return keys.length === 1 && keys[0] === 'omitted' && typeof toolInput.omitted === 'string'
 }
 
 export type Settlement = Omit<SettleRequest, 'settled_at'>
@@ -260,6 +292,8 @@ export function createApprovals(deps: ApprovalsDeps) {
   /** The waiting clock rang and the dialog is still open: text it as a request and wait for the phone. */
   async function ring(request: OpenRequest) {
     if (request.done) return
+    // Nobody can allow from the phone what the text cannot show: the ordinary waiting text instead.
+    if (isTrimmedInput(request.tool_input)) return void (await fallBack(request, 'tool input too large to show'))
     request.phase = 'posting'
     const { server_url, monitoring_id, session_token } = request.session
     const body: ApprovalRequest = {
@@ -319,7 +353,7 @@ export function createApprovals(deps: ApprovalsDeps) {
     }
     if (request.done) return
     if (state.status === 'refused') return void (await fallBack(request, state.refused_reason ?? 'refused'))
-    const decision = hookAnswerFor(state, request.tool_input)
+    const decision = hookAnswerFor(state, request.tool_input, { approvalId: request.approvalId!, requestId: request.id, kind: request.kind })
     deps.log.info({ request_id: request.id, status: state.status, decided_by: state.decided_by }, decision ? 'the phone answered the permission request' : 'permission request settled elsewhere')
     close(request, decision)
   }

@@ -5,12 +5,18 @@ import { hashPhone, maskPhone } from '../phone.js'
 import { redactSecrets } from '../sms/redact.js'
 import { localTime } from './format.js'
 import { answersFor, parseReply, type ParsedReply } from './reply-grammar.js'
-import { settleOpen, type ApprovalRow } from './store.js'
+import { phoneRefusal, settleOpen, type ApprovalRow, type PhoneRefusal } from './store.js'
 import type { Approvals } from './service.js'
 import type { SessionUpdates } from '../session-updates.js'
 
 /** A bare Y or N answers the one pending request only when it was texted this recently. */
 export const BARE_REPLY_WINDOW_MS = 60 * 60_000
+/**
+ * A request texted because the phone just answered the one before it is not answered by a bare Y or N
+ * arriving within this time: that may be the first answer sent twice (a second tap, a phone's resend),
+ * written before this request was seen. The tag is asked for instead.
+ */
+export const BARE_REPLY_SETTLE_MS = 2 * 60_000
 
 export interface PhoneRepliesDeps {
   sql: Sql
@@ -51,10 +57,14 @@ export function createPhoneReplies(deps: PhoneRepliesDeps) {
       if (pending.length === 0) return 'Nothing is waiting for your answer.'
       if (pending.length > 1 || recent.length !== 1) return `Which request? Add its tag.${pendingList(pending)}`
       request = recent[0]!
+      const lastAnswer = Math.max(0, ...texted.filter((r) => r.decided_by === 'phone' && r.decided_at).map((r) => r.decided_at!.getTime()))
+      if (request.texted_at!.getTime() >= lastAnswer && now.getTime() - lastAnswer < BARE_REPLY_SETTLE_MS) {
+        return `Which request? ${request.tag} was texted just after your last answer: add its tag.${pendingList(pending)}`
+      }
     }
     if (request.status !== 'pending') return settledReply(request, timeZone, now)
-    const [account] = await sql<{ off: boolean }[]>`select coalesce(approvals_disabled, false) as off from user_settings where user_id = ${user.id}`
-    if (account?.off) return 'Approvals by text are turned off in your dashboard settings: answer at the terminal.'
+    const refusal = await phoneRefusal(sql, request.id)
+    if (refusal) return refusalReply(refusal, request)
 
     const outcome = decisionFor(parsed, request, from)
     if ('error' in outcome) return outcome.error.includes(request.tag!) ? outcome.error : `${outcome.error} (${request.tag})`
@@ -67,8 +77,10 @@ export function createPhoneReplies(deps: PhoneRepliesDeps) {
       replyText: redactSecrets(body).slice(0, 500),
     })
     if (!settled) {
-      // Settled a moment ago by the terminal or another reply: say how.
+      // Settled a moment ago by the terminal or another reply: say how. Still pending: the phone may no
+      // longer decide (a switch turned on, STOP, the session ended while this reply was read).
       const [current] = await sql<ApprovalRow[]>`select * from approval_requests where id = ${request.id}`
+      if (current?.status === 'pending') return refusalReply((await phoneRefusal(sql, request.id)) ?? 'session_ended', request)
       return settledReply(current!, timeZone, now)
     }
     deps.log.info({ approval_id: settled.id, status: settled.status }, 'approval settled by text')
@@ -94,6 +106,20 @@ function decisionFor(parsed: Exclude<ParsedReply, { kind: 'none' }>, request: Ap
   const result = answersFor(parsed, request.questions ?? [])
   if ('error' in result) return result
   return { status: 'answered', answers: result.answers }
+}
+
+/** Why a reply was not taken although its request is still pending: nothing was decided. */
+export function refusalReply(reason: PhoneRefusal, r: ApprovalRow): string {
+  switch (reason) {
+    case 'account_disabled':
+      return 'Approvals by text are turned off in your dashboard settings: answer at the terminal.'
+    case 'opted_out':
+      return `You opted out of texts (STOP): ${r.tag} was not answered. Answer at the terminal, or send START first.`
+    case 'session_disabled':
+      return `Approvals by text are off for this session: ${r.tag} was not answered. Answer at the terminal.`
+    case 'session_ended':
+      return `${r.tag} ended with its session.`
+  }
 }
 
 function confirmation(r: ApprovalRow): string {

@@ -80,6 +80,30 @@ export async function approvalsRefusal(sql: Sql, sessionId: string, userId: stri
   return row.session_on ? null : 'session_disabled'
 }
 
+export type PhoneRefusal = 'account_disabled' | 'session_disabled' | 'session_ended' | 'opted_out'
+
+/**
+ * Why a decision from the phone (a text reply, a keypress) may not settle this request now, or null
+ * when it may. Asked at decision time, not only when the request was texted: the account's "never
+ * accept approvals by text" switch, STOP (or a carrier's opt-out), and the session's end all win over
+ * a reply that arrives after them.
+ */
+export async function phoneRefusal(sql: Sql, approvalId: string): Promise<PhoneRefusal | null> {
+  const [row] = await sql<{ stopped: boolean; session_on: boolean; opted_out: boolean; account_off: boolean }[]>`
+    select s.status = 'stopped' as stopped, s.approvals_enabled as session_on, u.opted_out_at is not null as opted_out,
+           coalesce(us.approvals_disabled, false) as account_off
+    from approval_requests a
+    join monitoring_sessions s on s.id = a.session_id
+    join users u on u.id = a.user_id
+    left join user_settings us on us.user_id = a.user_id
+    where a.id = ${approvalId}`
+  if (!row) return 'session_ended'
+  if (row.account_off) return 'account_disabled'
+  if (row.opted_out) return 'opted_out'
+  if (row.stopped) return 'session_ended'
+  return row.session_on ? null : 'session_disabled'
+}
+
 /** First answer wins: only an open request is settled, and the row that did it is returned. */
 export async function settleOpen(
   sql: Sql,
@@ -95,6 +119,19 @@ export async function settleOpen(
         reply_text = ${s.replyText ?? null}
     where id = ${approvalId} and status in ${sql(statuses)}
       ${s.textedToHash ? sql`and texted_to_hash = ${s.textedToHash}` : sql``}
+      ${
+        // A decision from the phone counts only while the phone may decide (phoneRefusal), checked in the
+        // very statement that settles: a switch turned on a moment before the reply is honoured.
+        s.decidedBy === 'phone'
+          ? sql`and exists (
+              select 1 from monitoring_sessions ms
+              join users u on u.id = ms.user_id
+              left join user_settings us on us.user_id = ms.user_id
+              where ms.id = approval_requests.session_id and ms.user_id = approval_requests.user_id
+                and ms.status <> 'stopped' and ms.approvals_enabled
+                and u.opted_out_at is null and not coalesce(us.approvals_disabled, false))`
+          : sql``
+      }
     returning *`
   return row
 }

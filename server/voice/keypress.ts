@@ -3,7 +3,7 @@ import twilio from 'twilio'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
 import type { Approvals } from '../approvals/service.js'
-import { settleOpen, type ApprovalRow } from '../approvals/store.js'
+import { phoneRefusal, settleOpen, type ApprovalRow, type PhoneRefusal } from '../approvals/store.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { REQUEST_PROMPT } from './script.js'
 import type { CallRow } from './store.js'
@@ -80,6 +80,9 @@ export function createCallAnswers(deps: CallAnswerDeps) {
       const twiml = new twilio.twiml.VoiceResponse()
       const approval = await approvalOf(call)
       let outcome: string
+      // Decided at the keypress, not when the call was placed: the switch, STOP or the session's end win.
+      const decisive = digits === '1' || digits === '2'
+      const refusal = decisive && approval?.kind === 'permission' && approval.status === 'pending' ? await phoneRefusal(sql, approval.id) : null
       if (!approval || approval.kind !== 'permission') {
         twiml.say(`This call takes no keys. Answer at the terminal. ${GOODBYE}`)
         outcome = 'ignored'
@@ -89,7 +92,10 @@ export function createCallAnswers(deps: CallAnswerDeps) {
       } else if (digits === '9') {
         readOut(call, twiml)
         outcome = 'repeated'
-      } else if (digits === '1' || digits === '2') {
+      } else if (refusal) {
+        twiml.say(`${refusedPhrase(refusal)} ${GOODBYE}`)
+        outcome = 'refused'
+      } else if (decisive) {
         const allow = digits === '1'
         const settled = await settleOpen(sql, approval.id, {
           status: allow ? 'allowed' : 'denied',
@@ -99,9 +105,14 @@ export function createCallAnswers(deps: CallAnswerDeps) {
           message: allow ? undefined : `Denied by phone call to ${call.to_masked}`,
           replyText: `keypress ${digits} on a phone call`,
         })
-        if (!settled) {
+        const current = settled ? undefined : await approvalOf(call)
+        if (!settled && current?.status === 'pending') {
+          // Still pending: the phone lost the right to decide while the key was read.
+          twiml.say(`${refusedPhrase((await phoneRefusal(sql, approval.id)) ?? 'session_ended')} ${GOODBYE}`)
+          outcome = 'refused'
+        } else if (!settled) {
           // The terminal or a text won a moment ago.
-          twiml.say(`${settledPhrase(await approvalOf(call))} ${GOODBYE}`)
+          twiml.say(`${settledPhrase(current)} ${GOODBYE}`)
           outcome = 'already_settled'
         } else {
           log.info({ approval_id: settled.id, status: settled.status, call_id: call.id }, 'approval settled by a keypress')
@@ -123,6 +134,20 @@ export function createCallAnswers(deps: CallAnswerDeps) {
 }
 
 export type CallAnswers = ReturnType<typeof createCallAnswers>
+
+/** Why a keypress decided nothing although the request still waits. */
+export function refusedPhrase(reason: PhoneRefusal): string {
+  switch (reason) {
+    case 'account_disabled':
+      return 'Approvals from the phone are turned off in your dashboard settings. Nothing was decided. Answer at the terminal.'
+    case 'opted_out':
+      return 'You opted out with STOP. Nothing was decided. Answer at the terminal.'
+    case 'session_disabled':
+      return 'Approvals from the phone are off for this session. Nothing was decided. Answer at the terminal.'
+    case 'session_ended':
+      return 'This request ended with its session.'
+  }
+}
 
 /** The stored script is "message prompt"; the key prompt is said apart, inside the Gather. */
 function splitScript(script: string): [string, string] {

@@ -53,6 +53,21 @@ describe('opting in', () => {
   })
 })
 
+describe('decided at the moment of the reply, not only when the request was texted', () => {
+  it('a reply after the carrier reported an opt-out (21610) allows nothing; the request stays open for the terminal', async () => {
+    const s = await approvalSession(server, db.sql)
+    const asked = await askApproval(server, s)
+    const tag = tagTextedTo(twilio, s.phone)
+    const requestText = textsTo(s.phone).at(-1)!
+    expect((await twilio.postStatus(requestText.sid, 'undelivered', { errorCode: 21610 })).status).toBe(204)
+
+    const answer = await reply(s.phone, `Y ${tag}`)
+    expect(answer.reply).toContain('opted out')
+    expect(answer.reply).not.toContain('Allowed')
+    expect((await pollApproval(server, s, asked.body.approval_id as string)).body).toMatchObject({ status: 'pending', decided_by: null })
+  })
+})
+
 describe('a request texted and answered from the phone', () => {
   it('texts project, tool, command and how to answer; a retry of the same request_id is the same request, texted once', async () => {
     const s = await approvalSession(server, db.sql)

@@ -46,16 +46,40 @@ const state = (patch: Partial<ApprovalState>): ApprovalState => ({
 
 describe("the hook's answer to the phone's decision", () => {
   const input = { command: 'make deploy' }
+  const permission = { approvalId: 'a1', requestId: 'r1', kind: 'permission' } as const
+  const question = { ...permission, kind: 'question' } as const
+  const questions = { questions: [{ question: 'Which?', options: [{ label: 'A' }] }] }
   it('allow, deny (saying it was by text), a question answered; nothing for anything else', () => {
-    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone' }), input)).toEqual({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
-    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: null }), input)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone.' })
-    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: 'not today' }), input)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone: not today' })
-    const questions = { questions: [{ question: 'Which?', options: [{ label: 'A' }] }] }
-    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A' } }), questions)?.hookSpecificOutput.decision).toEqual({ behavior: 'allow', updatedInput: { ...questions, answers: { 'Which?': 'A' } } })
-    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: {} }), questions)).toBeUndefined()
-    expect(hookAnswerFor(state({ status: 'settled_elsewhere', decided_by: 'terminal' }), input)).toBeUndefined()
-    expect(hookAnswerFor(state({ status: 'pending' }), input)).toBeUndefined()
-    expect(hookAnswerFor(state({ status: 'refused', refused_reason: 'daily_cap' }), input)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone' }), input, permission)).toEqual({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } })
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: null }), input, permission)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone.' })
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: 'not today' }), input, permission)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: 'Denied by text from the phone: not today' })
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A' } }), questions, question)?.hookSpecificOutput.decision).toEqual({ behavior: 'allow', updatedInput: { ...questions, answers: { 'Which?': 'A' } } })
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: {} }), questions, question)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'settled_elsewhere', decided_by: 'terminal' }), input, permission)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'pending' }), input, permission)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'refused', refused_reason: 'daily_cap' }), input, permission)).toBeUndefined()
+  })
+
+  it('a denial on a call is told to Claude as one, not as a text', () => {
+    const said = 'Denied by phone call to +1***8912'
+    expect(hookAnswerFor(state({ status: 'denied', decided_by: 'phone', message: said }), input, permission)?.hookSpecificOutput.decision).toEqual({ behavior: 'deny', message: said })
+  })
+
+  it('never an allow the phone did not explicitly give to this very request', () => {
+    // No decider named: a malformed or half-written answer is not an allow.
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: null }), input, permission)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'terminal' }), input, permission)).toBeUndefined()
+    // The state of another request (another approval id, or the same id answered for another request_id).
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone', approval_id: 'a2' }), input, permission)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone', request_id: 'r2' }), input, permission)).toBeUndefined()
+    // An "answered" Bash command would run with updatedInput: a question's answer allows only a question.
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A' } }), input, permission)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'allowed', decided_by: 'phone' }), questions, question)).toBeUndefined()
+    // Answers only to the questions asked, all of them; the tool's own input is never changed.
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A', 'Other?': 'B' } }), questions, question)).toBeUndefined()
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Other?': 'B' } }), questions, question)).toBeUndefined()
+    const two = { questions: [{ question: 'Which?', options: [{ label: 'A' }] }, { question: 'When?', options: [{ label: 'Now' }] }] }
+    expect(hookAnswerFor(state({ status: 'answered', decided_by: 'phone', answers: { 'Which?': 'A' } }), two, question)).toBeUndefined()
   })
 })
 

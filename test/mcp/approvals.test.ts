@@ -276,6 +276,17 @@ describe('settled at the terminal, by the end of the session, or never', () => {
     expect(await settledRow(db.sql, request.row.id)).toMatchObject({ status: 'settled_elsewhere', decided_by: 'session_end' })
   })
 
+  it('a request too large to show (its hook JSON was trimmed) is never texted for approval: the waiting text goes out instead', async () => {
+    const { phone, userId, dirs, mcp } = await monitoredSession({ approvals: true })
+    const text = phone.nextText()
+    const huge = { file_path: '/work/billing-service/dump.sql', content: 'x'.repeat(1_200_000) }
+    const hook = permissionHook(dirs, 'Write', huge)
+    expect(await text).toContain('⏳')
+    expect(await db.sql`select id from approval_requests where user_id = ${userId}`).toEqual([])
+    await mcp.hook({ hook_event_name: 'UserPromptSubmit', prompt: 'go on' })
+    expect(await hook.exited).toEqual({ code: 0, stdout: '' })
+  })
+
   it('refused by the server (daily cap reached): the ordinary waiting text, naming the command, goes out instead', async () => {
     const capped = await startTestServer({ sql: db.sql, twilio, name: 'approvals-capped', env: { APPROVAL_DAILY_CAP: '0' } })
     servers.push(capped)

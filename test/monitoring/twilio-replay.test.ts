@@ -52,6 +52,26 @@ describe('a replayed inbound text (same MessageSid)', () => {
     expect((await pollApproval(server, s, second.body.approval_id as string)).body.status).toBe('pending')
   })
 
+  it('a bare "Y" sent twice (a new MessageSid each) does not allow the request texted in answer to the first', async () => {
+    const s = await approvalSession(server, db.sql)
+    const first = await askApproval(server, s)
+    const second = await askApproval(server, s)
+    expect(second.body.status).toBe('queued')
+    await reply(s.phone, 'Y')
+    expect((await pollApproval(server, s, first.body.approval_id as string)).body.status).toBe('allowed')
+    const texted = (await pollApproval(server, s, second.body.approval_id as string)).body
+    expect(texted.status).toBe('pending')
+    clock.advance(5_000)
+    const again = await reply(s.phone, 'Y')
+    expect(again.reply).toContain(`add its tag. Waiting: ${texted.tag as string} (Bash)`)
+    expect((await pollApproval(server, s, second.body.approval_id as string)).body.status).toBe('pending')
+    // With its tag it is answered at once; a bare Y a while later, once it has been read, too.
+    const third = await askApproval(server, s)
+    expect((await reply(s.phone, `Y ${texted.tag as string}`)).reply).toContain('Allowed')
+    clock.advance(3 * 60_000)
+    expect((await reply(s.phone, 'Y')).reply).toBe(`Allowed Bash (${(await pollApproval(server, s, third.body.approval_id as string)).body.tag as string}).`)
+  })
+
   it('a signed text without a MessageSid is refused with 400', async () => {
     const s = await monitoredSession(server, db.sql)
     const { twilioPost } = await import('../support/monitoring.js')

@@ -210,6 +210,24 @@ describe('what holds or stops calls', () => {
     expect(callsTo(s.phone)).toHaveLength(1)
   })
 
+  it('a keypress after "never accept approvals by text" was turned on, or after an opt-out, allows nothing', async () => {
+    for (const turnOff of [
+      (userId: string) => db.sql`insert into user_settings (user_id, approvals_disabled) values (${userId}, true) on conflict (user_id) do update set approvals_disabled = true`,
+      (userId: string) => db.sql`update users set opted_out_at = now() where id = ${userId}`,
+    ]) {
+      const { s, approvalId } = await textedRequest()
+      clock.advance(11 * MINUTE)
+      await escalationOf(server, db.sql, clock).sweep()
+      const sid = callsTo(s.phone)[0]!.sid
+      const answered = await twilio.answerCall(sid)
+      await turnOff(s.userId)
+      const pressed = await twilio.pressKey(sid, '1', answered)
+      expect(pressed.said.join(' ')).toContain('Nothing was decided.')
+      expect(pressed.said.join(' ')).not.toContain('Allowed.')
+      expect((await pollApproval(server, s, approvalId)).body).toMatchObject({ status: 'pending', decided_by: null })
+    }
+  })
+
   it('a pause holds the call; STOP means no call at all', async () => {
     const paused = await textedRequest({ minutes: 5 })
     await db.sql`update users set paused_until = ${new Date(clock.now().getTime() + 3_600_000)} where id = ${paused.s.userId}`
