@@ -15,7 +15,7 @@ export async function endMonitoringSessions(sql: Sql, userId: string, opts: { re
     returning id`
   // Their approval requests are over too (session_end); the plugin's long poll hears it by its token's 401.
   const ids = ended.map((r) => r.id as string)
-  if (ids.length && (await sql`select to_regclass('approval_requests') is not null as exists`)[0]?.exists) {
+  if (ids.length) {
     await sql`update approval_requests set status = 'settled_elsewhere', decided_by = 'session_end', decided_at = ${opts.now}
               where session_id in ${sql(ids)} and status in ('queued', 'pending')`
   }

@@ -24,6 +24,10 @@ beforeAll(async () => {
     create table monitoring_sessions (
       id serial primary key, user_id uuid not null, status text not null,
       stopped_at timestamptz, stop_reason text, session_token_hash text)`
+  await withTable.sql`
+    create table approval_requests (
+      id serial primary key, session_id integer not null, status text not null,
+      decided_by text, decided_at timestamptz)`
 })
 afterAll(async () => {
   await without?.drop()
