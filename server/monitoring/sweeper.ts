@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
+import { periodicPass } from '../periodic-pass.js'
 import type { Notifier } from '../sms/notifier.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { claimDueQuietDigests, claimExpiredPauses } from '../sms/subscription.js'
@@ -29,8 +30,6 @@ export interface Sweeper {
  */
 export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notifier: Notifier; updates?: SessionUpdates }): Sweeper {
   const { sql, clock, log, notifier } = deps
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<unknown> | undefined
 
   async function sweep(): Promise<SweepResult> {
     const result: SweepResult = { stale: [], wentDarkTexts: 0, digests: 0 }
@@ -62,21 +61,6 @@ export function createSweeper(deps: { sql: Sql; clock: Clock; log: Logger; notif
     return result
   }
 
-  return {
-    sweep,
-    start(intervalMs) {
-      if (timer) return
-      timer = setInterval(() => {
-        running ??= sweep()
-          .catch((err) => log.error({ err }, 'sweep failed'))
-          .finally(() => (running = undefined))
-      }, intervalMs)
-      timer.unref()
-    },
-    async stop() {
-      clearInterval(timer)
-      timer = undefined
-      await running
-    },
-  }
+  const job = periodicPass(sweep, (err) => log.error({ err }, 'sweep failed'))
+  return { sweep, start: job.start, stop: job.stop }
 }

@@ -2,6 +2,7 @@ import type { Sql } from 'postgres'
 import type { ApprovalQuestion } from '../../contract/approvals.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
+import { periodicPass } from '../periodic-pass.js'
 import { hashPhone, maskPhone } from '../phone.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { projectName } from '../sms/format.js'
@@ -52,8 +53,6 @@ const TOO_OLD_MS = 12 * 3_600_000
  */
 export function createEscalation(deps: EscalationDeps) {
   const { sql, clock, log } = deps
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<unknown> | undefined
 
   async function dueNow(now: Date): Promise<Due[]> {
     const oldest = new Date(now.getTime() - TOO_OLD_MS)
@@ -181,22 +180,13 @@ export function createEscalation(deps: EscalationDeps) {
     return result
   }
 
+  const job = periodicPass(sweep, (err) => log.error({ err }, 'call sweep failed'))
   return {
     sweep,
     start(intervalMs: number) {
-      if (timer || !deps.voice) return
-      timer = setInterval(() => {
-        running ??= sweep()
-          .catch((err) => log.error({ err }, 'call sweep failed'))
-          .finally(() => (running = undefined))
-      }, intervalMs)
-      timer.unref()
+      if (deps.voice) job.start(intervalMs)
     },
-    async stop() {
-      clearInterval(timer)
-      timer = undefined
-      await running
-    },
+    stop: job.stop,
   }
 }
 
