@@ -6,8 +6,9 @@ import { maskPhone } from '../../server/phone.js'
 import { DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { api } from '../support/monitoring.js'
+import { tagTextedTo, textFromPhone } from '../support/phone.js'
 import { startTestServer, useTestServer, useTwilioEndpoint } from '../support/server.js'
-import { approvalSession, askApproval, pollApproval, pollIsWaiting, settleApproval, tagTextedTo, textFromPhone } from './support.js'
+import { approvalSession, askApproval, pollApproval, pollIsWaiting, settleApproval } from './support.js'
 
 const db = useTestDatabase()
 const clock = manualClock(new Date('2026-03-01T12:00:00Z'))

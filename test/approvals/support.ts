@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
-import { api, twilioPost } from '../support/monitoring.js'
+import { api } from '../support/monitoring.js'
 import { recordSecret } from '../support/secrets.js'
-import { TWILIO_FROM, type TestServer } from '../support/server.js'
-import type { TwilioEndpoint } from '../support/twilio-endpoint.js'
+import type { TestServer } from '../support/server.js'
 import { until } from '../support/until.js'
 import { pairedUser } from '../support/users.js'
 
@@ -50,23 +49,6 @@ export function settleApproval(server: { url: string }, s: { id: string; token: 
     token: s.token,
     body: { decided_by: 'terminal', decision: 'allowed', evidence: 'PostToolUse', settled_at: new Date().toISOString(), ...over },
   })
-}
-
-/** A text from a phone as Twilio forwards it, signed; the same MessageSid may be given to replay it. */
-export async function textFromPhone(twilio: TwilioEndpoint, server: { url: string }, from: string, body: string, messageSid = `SM${randomBytes(16).toString('hex')}`) {
-  const res = await twilioPost(twilio, `${server.url}/twilio/inbound`, { MessageSid: messageSid, AccountSid: twilio.accountSid, From: from, To: TWILIO_FROM, Body: body, NumMedia: '0' })
-  const reply = /<Message>([\s\S]*?)<\/Message>/.exec(res.text)?.[1]?.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? null
-  return { ...res, reply, messageSid }
-}
-
-/** The tag of the latest request text to this number. */
-export function tagTextedTo(twilio: TwilioEndpoint, phone: string): string {
-  const texts = twilio.messages.filter((m) => m.to === phone).map((m) => m.body)
-  for (const body of texts.reverse()) {
-    const m = /Reply Y ([0-9A-Z]{4}) to allow/.exec(body) ?? /Reply \d ([0-9A-Z]{4}) to pick/.exec(body) ?? /Reply ([0-9A-Z]{4}) [\d:,]+/.exec(body)
-    if (m) return m[1]!
-  }
-  throw new Error(`no request text to this number (${texts.length} texts)`)
 }
 
 /** Resolves once the server's log says the long poll for this request is waiting (subscribed) for a decision. */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../server/clock.js'
-import { approvalSession, askApproval, pollApproval, textFromPhone } from '../approvals/support.js'
+import { approvalSession, askApproval, pollApproval } from '../approvals/support.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent } from '../support/monitoring.js'
+import { textFromPhone } from '../support/phone.js'
 import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 
 // Anyone who captured a signed webhook can send it again (the signature covers the body, not the

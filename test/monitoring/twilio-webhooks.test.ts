@@ -42,11 +42,7 @@ describe('POST /twilio/inbound signature', () => {
 
   it('a signature for another URL does not count (PUBLIC_URL is what Twilio signs)', async () => {
     const params = { From: testPhone(), Body: 'HELP' }
-    const res = await fetch(inboundUrl(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.sign('https://elsewhere.example/twilio/inbound', params) },
-      body: new URLSearchParams(params).toString(),
-    })
+    const res = await twilioPost(twilio, inboundUrl(), params, { signedFor: 'https://elsewhere.example/twilio/inbound' })
     expect(res.status).toBe(403)
   })
 

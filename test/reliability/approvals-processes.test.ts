@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { approvalSession, askApproval, pollApproval } from '../approvals/support.js'
 import { useTestDatabase } from '../support/db.js'
+import { twilioPost } from '../support/monitoring.js'
 import { listeningUrl, spawnServer, type SpawnedServer } from '../support/process.js'
 import { TEST_JWT_SECRET, testConfig, TWILIO_FROM } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
@@ -44,13 +45,7 @@ afterAll(async () => {
 /** A text from the phone, signed for PUBLIC_URL (what Twilio is configured with), delivered to one process. */
 async function textTo(url: string, from: string, body: string) {
   const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: from, To: TWILIO_FROM, Body: body }
-  const res = await fetch(`${url}/twilio/inbound`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.sign(`${PUBLIC_URL}/twilio/inbound`, params) },
-    body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(10_000),
-  })
-  return { status: res.status, text: await res.text() }
+  return twilioPost(twilio, `${url}/twilio/inbound`, params, { signedFor: `${PUBLIC_URL}/twilio/inbound` })
 }
 
 const waiting = (server: SpawnedServer, approvalId: string) => server.waitForLine(new RegExp(`"approval_id":"${approvalId}".*long poll waiting`))

@@ -58,12 +58,16 @@ export function sendEvent(server: { url: string }, s: { token: string; id: strin
   return api(server.url, 'POST', `/sessions/${s.id}/events`, { token: s.token, body: { timestamp: new Date().toISOString(), details: {}, ...event } })
 }
 
-/** A form POST signed the way Twilio signs its webhooks (or unsigned / wrongly signed). */
-export async function twilioPost(twilio: TwilioEndpoint, url: string, params: Record<string, string>, opts: { signature?: 'valid' | 'none' | 'wrong' } = {}) {
+/**
+ * A form POST signed the way Twilio signs its webhooks (or unsigned / wrongly signed). `signedFor` is the
+ * URL Twilio signs when it differs from the one posted to (a server process behind its PUBLIC_URL).
+ */
+export async function twilioPost(twilio: TwilioEndpoint, url: string, params: Record<string, string>, opts: { signature?: 'valid' | 'none' | 'wrong'; signedFor?: string } = {}) {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
   const mode = opts.signature ?? 'valid'
-  if (mode === 'valid') headers['x-twilio-signature'] = twilio.sign(url, params)
-  if (mode === 'wrong') headers['x-twilio-signature'] = twilio.sign(url, { ...params, Body: 'something else' })
+  const signedUrl = opts.signedFor ?? url
+  if (mode === 'valid') headers['x-twilio-signature'] = twilio.sign(signedUrl, params)
+  if (mode === 'wrong') headers['x-twilio-signature'] = twilio.sign(signedUrl, { ...params, Body: 'something else' })
   const res = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString(), signal: AbortSignal.timeout(10_000) })
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' }
 }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { setTimeout as pause } from 'node:timers/promises'
 import type { Sql } from 'postgres'
-import { textFromPhone } from '../approvals/support.js'
 import type { ApprovalRow } from '../../server/approvals/store.js'
 import { hashPhone } from '../../server/phone.js'
+import { twilioPost } from './monitoring.js'
+import { TWILIO_FROM } from './server.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
 
 /**
@@ -24,6 +26,29 @@ export interface Phone {
 
 const TAG = /Reply Y ([0-9A-Z]{4}) to allow|Reply \d ([0-9A-Z]{4}) to pick|Reply ([0-9A-Z]{4}) [\d:,]+/
 
+/** The tag of a request text (a permission request or a question), or undefined for any other text. */
+function requestTag(text: string): string | undefined {
+  const m = TAG.exec(text)
+  return m ? (m[1] ?? m[2] ?? m[3])! : undefined
+}
+
+/** A text from a phone as Twilio forwards it, signed; the same MessageSid may be given to replay it. */
+export async function textFromPhone(twilio: TwilioEndpoint, server: { url: string }, from: string, body: string, messageSid = `SM${randomBytes(16).toString('hex')}`) {
+  const res = await twilioPost(twilio, `${server.url}/twilio/inbound`, { MessageSid: messageSid, AccountSid: twilio.accountSid, From: from, To: TWILIO_FROM, Body: body, NumMedia: '0' })
+  const reply = /<Message>([\s\S]*?)<\/Message>/.exec(res.text)?.[1]?.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? null
+  return { ...res, reply, messageSid }
+}
+
+/** The tag of the latest request text to this number. */
+export function tagTextedTo(twilio: TwilioEndpoint, phone: string): string {
+  const texts = twilio.messages.filter((m) => m.to === phone).map((m) => m.body)
+  for (const body of texts.reverse()) {
+    const tag = requestTag(body)
+    if (tag) return tag
+  }
+  throw new Error(`no request text to this number (${texts.length} texts)`)
+}
+
 export function phoneOf(deps: { twilio: TwilioEndpoint; sql: Sql; server: { url: string; config: { pepper: string } } }, number: string): Phone {
   const { twilio, sql } = deps
   const texts = () => twilio.messages.filter((m) => m.to === number).map((m) => m.body)
@@ -38,9 +63,8 @@ export function phoneOf(deps: { twilio: TwilioEndpoint; sql: Sql; server: { url:
     async nextRequest(seen = texts().length) {
       for (let i = seen; ; i++) {
         const text = await nextText(i)
-        const m = TAG.exec(text)
-        if (!m) continue
-        const tag = (m[1] ?? m[2] ?? m[3])!
+        const tag = requestTag(text)
+        if (!tag) continue
         // A tag is unique per person, not across people: the request texted to this number.
         const [row] = await sql<ApprovalRow[]>`
           select * from approval_requests where tag = ${tag} and texted_to_hash = ${hashPhone(number, deps.server.config.pepper)} order by texted_at desc limit 1`

@@ -4,8 +4,9 @@ import { createSql } from '../../server/db/connect.js'
 import { csrfOf, DashboardClient, openLiveStream } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { api, monitoredSession, sendEvent, twilioPost } from '../support/monitoring.js'
+import { textFromPhone } from '../support/phone.js'
 import { startTestServer, TWILIO_FROM, useTestServer, useTwilioEndpoint } from '../support/server.js'
-import { approvalSession, askApproval, pollApproval, pollIsWaiting, settleApproval, textFromPhone } from '../approvals/support.js'
+import { approvalSession, askApproval, pollApproval, pollIsWaiting, settleApproval } from '../approvals/support.js'
 import { callSettings, escalationOf, MINUTE } from './support.js'
 
 const db = useTestDatabase()
