@@ -7,6 +7,21 @@ import { runHook, type HookCommand } from './hooks.js'
 import { ratioRow, type Row } from '../report.js'
 import { percentile, round, summarize } from '../stats.js'
 
+/** The form Twilio posts for a text from `phone`. */
+function phoneReply(twilio: TwilioEndpoint, phone: string, body: string): Record<string, string> {
+  return { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: phone, To: '+15005550006', Body: body }
+}
+
+/** POSTs the form to the server's inbound webhook, signed for its PUBLIC_URL as Twilio signs it. */
+function postPhoneReply(opts: { serverUrl: string; publicUrl: string; twilio: TwilioEndpoint }, params: Record<string, string>): Promise<Response> {
+  return fetch(`${opts.serverUrl}/twilio/inbound`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': opts.twilio.sign(`${opts.publicUrl}/twilio/inbound`, params) },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(10_000),
+  })
+}
+
 /**
  * Answering from the phone: from the phone's reply reaching the server (a signed Twilio webhook POST)
  * to the plugin's long poll answering with the decision, for a bounded number of requests. Baseline:
@@ -45,14 +60,9 @@ export async function benchApprovalReply(opts: {
     const poll = json('GET', `${path}?wait=25`, session.token).then((state) => ({ state, at: performance.now() }))
     // Let the poll reach its LISTEN wait, so that what is measured is the wake-up path, not the first read.
     await delay(100)
-    const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: opts.phone, To: '+15005550006', Body: `Y ${asked.tag as string}` }
+    const params = phoneReply(twilio, opts.phone, `Y ${asked.tag as string}`)
     const sentAt = performance.now()
-    const webhook = await fetch(`${serverUrl}/twilio/inbound`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.sign(`${opts.publicUrl}/twilio/inbound`, params) },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(10_000),
-    })
+    const webhook = await postPhoneReply(opts, params)
     await webhook.text()
     const { state, at } = await poll
     if (state.status !== 'allowed') throw new Error(`the long poll answered ${JSON.stringify(state)}`)
@@ -131,14 +141,9 @@ export async function benchApprovalToHook(opts: {
     if (!tag) throw new Error(`not a request text: ${text}`)
     // Let the plugin's long poll reach its wait, so that what is measured is the wake-up path.
     await delay(100)
-    const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: opts.phone, To: '+15005550006', Body: `Y ${tag}` }
+    const params = phoneReply(twilio, opts.phone, `Y ${tag}`)
     const sentAt = performance.now()
-    const webhook = await fetch(`${opts.serverUrl}/twilio/inbound`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.sign(`${opts.publicUrl}/twilio/inbound`, params) },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(10_000),
-    })
+    const webhook = await postPhoneReply(opts, params)
     const reply = await webhook.text()
     webhookOnly.push(performance.now() - sentAt)
     if (!reply.includes(`Allowed Bash (${tag})`)) throw new Error(`the reply was not taken: ${reply}`)
