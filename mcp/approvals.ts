@@ -64,7 +64,8 @@ export function redactSecrets(text: string): string {
   return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text)
 }
 
-function clip(value: string, max: number): string {
+/** One line (whitespace runs become one space), at most `max` characters with an ellipsis: for a text. */
+export function clip(value: string, max: number): string {
   const flat = value.replace(/\s+/g, ' ').trim()
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }

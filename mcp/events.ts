@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { EventType } from '../contract/api.js'
-import { permissionText, summarizeToolInput, type Permission } from './approvals.js'
+import { clip, permissionText, summarizeToolInput, type Permission } from './approvals.js'
 import type { ClockState } from './store.js'
 
 /**
@@ -74,11 +74,6 @@ function firstLine(value: string | undefined): string | undefined {
   const first = lines[0]
   if (!first) return undefined
   return clip(/^exit code \d+$/i.test(first) && lines[1] ? `${first}: ${lines[1]}` : first, ERROR_CHARS)
-}
-
-function clip(value: string, max: number): string {
-  const trimmed = value.trim().replace(/\s+/g, ' ')
-  return trimmed.length > max ? `${trimmed.slice(0, max - 1)}…` : trimmed
 }
 
 function base(event: HookEvent): EventDetails {
