@@ -64,10 +64,7 @@ async function main() {
         DATA_DIR: join(work, 'data'),
         DATABASE_URL: databaseUrl,
         JWT_SECRET,
-        TWILIO_ACCOUNT_SID: twilio.accountSid,
-        TWILIO_AUTH_TOKEN: twilio.authToken,
-        TWILIO_PHONE_NUMBER: '+15005550006',
-        TWILIO_API_BASE: twilio.baseUrl,
+        ...twilio.serverEnv('+15005550006'),
         // The text rate limit (1 per 30 min per type) would turn every event after the first into a
         // cheap 429: set it aside so each event is really texted. Likewise the per-address limit.
         SMS_RATE_LIMIT_MINUTES: '0',
@@ -132,10 +129,7 @@ async function main() {
           DATA_DIR: join(work, 'data-scale'),
           DATABASE_URL: databaseUrl,
           JWT_SECRET,
-          TWILIO_ACCOUNT_SID: twilio.accountSid,
-          TWILIO_AUTH_TOKEN: twilio.authToken,
-          TWILIO_PHONE_NUMBER: '+15005550006',
-          TWILIO_API_BASE: twilio.baseUrl,
+          ...twilio.serverEnv('+15005550006'),
           IP_RATE_LIMIT_PER_MINUTE: '1000000000',
           LOG_LEVEL: 'info',
         },

@@ -39,10 +39,7 @@ beforeAll(async () => {
     DATABASE_URL: pg.url,
     JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: dataDir,
-    TWILIO_ACCOUNT_SID: twilio.accountSid,
-    TWILIO_AUTH_TOKEN: twilio.authToken,
-    TWILIO_PHONE_NUMBER: TWILIO_FROM,
-    TWILIO_API_BASE: twilio.baseUrl,
+    ...twilio.serverEnv(TWILIO_FROM),
   })
   url = await listeningUrl(server)
 })

@@ -55,10 +55,7 @@ function startServer(): SpawnedServer {
     JWT_SECRET: TEST_JWT_SECRET,
     // Every session here comes from 127.0.0.1; production allows 100 requests a minute per address.
     IP_RATE_LIMIT_PER_MINUTE: '100000',
-    TWILIO_ACCOUNT_SID: twilio.accountSid,
-    TWILIO_AUTH_TOKEN: twilio.authToken,
-    TWILIO_PHONE_NUMBER: TWILIO_FROM,
-    TWILIO_API_BASE: twilio.baseUrl,
+    ...twilio.serverEnv(TWILIO_FROM),
   })
   servers.push(s)
   return s

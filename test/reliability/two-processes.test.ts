@@ -23,10 +23,7 @@ beforeAll(async () => {
         PORT: '0',
         DATABASE_URL: db.url,
         JWT_SECRET: TEST_JWT_SECRET,
-        TWILIO_ACCOUNT_SID: twilio.accountSid,
-        TWILIO_AUTH_TOKEN: twilio.authToken,
-        TWILIO_PHONE_NUMBER: TWILIO_FROM,
-        TWILIO_API_BASE: twilio.baseUrl,
+        ...twilio.serverEnv(TWILIO_FROM),
       }),
     )
   }

@@ -92,7 +92,7 @@ describe('graceful shutdown', () => {
     const db = await createEmptyDatabase()
     const twilio = await startTwilioEndpoint()
     try {
-      const server = start({ DATABASE_URL: db.url, TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_PHONE_NUMBER: TWILIO_FROM, TWILIO_API_BASE: twilio.baseUrl })
+      const server = start({ DATABASE_URL: db.url, ...twilio.serverEnv(TWILIO_FROM) })
       const url = await listeningUrl(server)
       const { accessToken } = await pairRemotely(url, twilio, '+14155550142')
       const startRes = await fetch(`${url}/sessions/start`, {

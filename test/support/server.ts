@@ -49,7 +49,7 @@ export function testConfig(env: Record<string, string | undefined> = {}, twilio?
     // X-Forwarded-For (test/auth/proxy-trust.test.ts checks the default, which believes no proxy).
     TRUST_PROXY: 'loopback',
     ...(twilio
-      ? { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_PHONE_NUMBER: TWILIO_FROM, TWILIO_API_BASE: twilio.baseUrl }
+      ? twilio.serverEnv(TWILIO_FROM)
       : {}),
     ...env,
   })

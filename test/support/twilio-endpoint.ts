@@ -89,6 +89,8 @@ export interface TwilioEndpoint {
   postCallStatus(sid: string, status: string, opts?: { duration?: number }): Promise<Response>
   /** The X-Twilio-Signature Twilio would send for this URL and form. */
   sign(url: string, params: Record<string, string>): string
+  /** The TWILIO_* settings of a server that texts and calls through this endpoint from `phoneNumber`. */
+  serverEnv(phoneNumber: string): { TWILIO_ACCOUNT_SID: string; TWILIO_AUTH_TOKEN: string; TWILIO_PHONE_NUMBER: string; TWILIO_API_BASE: string }
   reset(): void
   close(): Promise<void>
 }
@@ -315,6 +317,9 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
     },
     sign(url, params) {
       return twilio.getExpectedTwilioSignature(authToken, url, params)
+    },
+    serverEnv(phoneNumber) {
+      return { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken, TWILIO_PHONE_NUMBER: phoneNumber, TWILIO_API_BASE: endpoint.baseUrl }
     },
     async postStatus(sid, status, o = {}) {
       const message = messages.find((m) => m.sid === sid)
