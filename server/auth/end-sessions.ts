@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import { settleForSessionEnd } from '../approvals/store.js'
 
 /**
  * Ends every monitoring session of a user that is not stopped yet (logout, STOP), returning how many.
@@ -14,10 +15,6 @@ export async function endMonitoringSessions(sql: Sql, userId: string, opts: { re
     where user_id = ${userId} and status <> 'stopped'
     returning id`
   // Their approval requests are over too (session_end); the plugin's long poll hears it by its token's 401.
-  const ids = ended.map((r) => r.id as string)
-  if (ids.length) {
-    await sql`update approval_requests set status = 'settled_elsewhere', decided_by = 'session_end', decided_at = ${opts.now}
-              where session_id in ${sql(ids)} and status in ('queued', 'pending')`
-  }
+  await settleForSessionEnd(sql, ended.map((r) => r.id as string), opts.now)
   return ended.length
 }

@@ -26,7 +26,7 @@ beforeAll(async () => {
       stopped_at timestamptz, stop_reason text, session_token_hash text)`
   await withTable.sql`
     create table approval_requests (
-      id serial primary key, session_id integer not null, status text not null,
+      id serial primary key, session_id integer not null, user_id uuid not null, status text not null,
       decided_by text, decided_at timestamptz)`
 })
 afterAll(async () => {
