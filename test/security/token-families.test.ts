@@ -1,14 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { ErrorBody, RefreshResponse } from '../../contract/api.js'
 import { manualClock } from '../../server/clock.js'
 import { csrfOf, DashboardClient, openLiveStream } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
-import { api, twilioPost } from '../support/monitoring.js'
+import { api } from '../support/monitoring.js'
 import { pairRemotely, postJson } from '../support/pairing.js'
+import { textFromPhone } from '../support/phone.js'
 import { recordSecret } from '../support/secrets.js'
-import { TWILIO_FROM, useTestServer, useTwilioEndpoint } from '../support/server.js'
+import { useTestServer, useTwilioEndpoint } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
 /**
@@ -150,10 +151,6 @@ describe('the stored expiry counts, not only the JWT\'s exp claim', () => {
   })
 })
 
-/** A text from the phone, as Twilio forwards it (signed). */
-const textFromPhone = (from: string, body: string) =>
-  twilioPost(twilio, `${server.url}/twilio/inbound`, { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: twilio.accountSid, From: from, To: TWILIO_FROM, Body: body })
-
 describe('STOP texted from the phone', () => {
   it('revokes every pairing of the number, refreshed tokens included, and signs out every dashboard browser (closing its live page)', async () => {
     const laptop = await pair()
@@ -165,7 +162,7 @@ describe('STOP texted from the phone', () => {
     await live.readUntil(/: connected/)
     const stranger = await pair()
 
-    expect((await textFromPhone(laptop.phone, 'STOP')).status).toBe(200)
+    expect((await textFromPhone(twilio, server, laptop.phone, 'STOP')).status).toBe(200)
 
     for (const token of [laptop.token, laptopNow, desktop.token]) await expect401(await refresh(token))
     expect((await browser.get('/dashboard/sessions')).headers.get('location')).toBe('/dashboard/login')
