@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csrfOf, DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { monitoredSession, sendEvent } from '../support/monitoring.js'
-import { postJson } from '../support/pairing.js'
+import { codeOnConsole, postJson } from '../support/pairing.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { testPhone } from '../support/users.js'
 
@@ -17,11 +17,7 @@ beforeAll(async () => {
 afterAll(() => server?.close())
 
 /** In console mode the code is printed on the server's terminal: read it there, as a newcomer would. */
-function codeFromTerminal(phone: string, what = /code is (\d{6})/): string {
-  const line = [...server.consoleTexts].reverse().find((l) => l.includes(`+1***${phone.slice(-4)}`) && what.test(l))
-  if (!line) throw new Error(`no console text to ${phone.slice(-4)}: ${server.consoleTexts.length} lines`)
-  return what.exec(line)![1]!
-}
+const codeFromTerminal = (phone: string, what?: RegExp) => codeOnConsole(server.consoleTexts, phone, what)
 
 async function signIn(phone: string): Promise<DashboardClient> {
   const client = new DashboardClient(server.url)

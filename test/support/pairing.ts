@@ -10,6 +10,16 @@ export function codeTextedTo(twilio: TwilioEndpoint, to: string): string {
   return code
 }
 
+/**
+ * A code the console transport printed on the server's terminal (a server without Twilio) for this
+ * number: the last line to it that `what` matches, its first group.
+ */
+export function codeOnConsole(consoleTexts: string[], phone: string, what = /code is (\d{6})/): string {
+  const line = [...consoleTexts].reverse().find((l) => l.includes(`+1***${phone.slice(-4)}`) && what.test(l))
+  if (!line) throw new Error(`no console text to ${phone.slice(-4)}: ${consoleTexts.length} lines`)
+  return what.exec(line)![1]!
+}
+
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',

@@ -3,6 +3,7 @@ import { manualClock } from '../../server/clock.js'
 import { approvalSession, askApproval, pollApproval, pollIsWaiting } from '../approvals/support.js'
 import { csrfOf, DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
+import { codeOnConsole } from '../support/pairing.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { callSettings, escalationOf, MINUTE } from './support.js'
 
@@ -21,8 +22,7 @@ async function signIn(phone: string): Promise<DashboardClient> {
   const login = await (await client.get('/dashboard/login')).text()
   await client.post('/dashboard/login', { csrf: csrfOf(login), phone })
   const codePage = await (await client.get('/dashboard/login/code')).text()
-  const line = [...server.consoleTexts].reverse().find((l) => l.includes(`+1***${phone.slice(-4)}`) && /code is \d{6}/.test(l))
-  expect((await client.post('/dashboard/login/code', { csrf: csrfOf(codePage), code: /code is (\d{6})/.exec(line!)![1]! })).status).toBe(303)
+  expect((await client.post('/dashboard/login/code', { csrf: csrfOf(codePage), code: codeOnConsole(server.consoleTexts, phone) })).status).toBe(303)
   return client
 }
 
