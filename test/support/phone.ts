@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { setTimeout as pause } from 'node:timers/promises'
 import type { Sql } from 'postgres'
 import type { ApprovalRow } from '../../server/approvals/store.js'
 import { hashPhone } from '../../server/phone.js'
 import { twilioPost } from './monitoring.js'
 import { TWILIO_FROM } from './server.js'
 import type { TwilioEndpoint } from './twilio-endpoint.js'
+import { until } from './until.js'
 
 /**
  * The person's phone in the plugin's tests against the real server: it reads the request texts the
@@ -91,25 +91,21 @@ export async function approvalRow(sql: Sql, approvalId: string): Promise<Approva
  */
 export async function settledRow(sql: Sql, approvalId: string): Promise<ApprovalRow> {
   let row: ApprovalRow | undefined
-  const check = async () => {
+  const settled = async () => {
     row = await approvalRow(sql, approvalId)
     return row.status !== 'pending' && row.status !== 'queued'
   }
-  const deadline = Date.now() + 15_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`approval request ${approvalId} is still ${row?.status} after 15 s`)
-    await pause(50)
-  }
+  await until(() => `approval request ${approvalId} is settled: still ${row?.status} after 15 s`, settled, 15_000)
   return row!
 }
 
 /** Resolves with the session's requests once the plugin posted `count` of them (read every 50 ms, at most 15 s). */
 export async function requestsPosted(sql: Sql, sessionId: string, count: number): Promise<ApprovalRow[]> {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const rows = await sql<ApprovalRow[]>`select * from approval_requests where session_id = ${sessionId} order by created_at, id`
-    if (rows.length >= count) return rows
-    if (Date.now() > deadline) throw new Error(`${rows.length} of ${count} approval requests posted after 15 s`)
-    await pause(50)
+  let rows: ApprovalRow[] = []
+  const posted = async () => {
+    rows = await sql<ApprovalRow[]>`select * from approval_requests where session_id = ${sessionId} order by created_at, id`
+    return rows.length >= count
   }
+  await until(() => `${count} approval requests are posted: ${rows.length} after 15 s`, posted, 15_000)
+  return rows
 }
