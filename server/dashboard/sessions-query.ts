@@ -132,6 +132,13 @@ type TextColumns = { id: string; kind: string; status: string; error_code: numbe
 const toText = (t: TextColumns | null): TimelineText | null =>
   t ? { id: t.id, kind: t.kind, status: t.status, errorCode: t.error_code, errorMessage: t.error_message, segments: t.segments, sentAt: new Date(t.created_at), body: t.body } : null
 
+/** The text joined from sms_messages as `alias`, as toText reads it; null when the join found none. */
+function textJson(sql: Sql, alias: string) {
+  const t = sql(alias)
+  return sql`case when ${t}.id is null then null else json_build_object('id', ${t}.id, 'kind', ${t}.kind, 'status', ${t}.status, 'error_code', ${t}.error_code,
+    'error_message', ${t}.error_message, 'segments', ${t}.segments, 'created_at', ${t}.created_at, 'body', ${t}.body) end`
+}
+
 /** One session of this user with its events, oldest first; undefined when it is not theirs. */
 export async function findSessionDetail(sql: Sql, userId: string, monitoringId: string): Promise<SessionDetail | undefined> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(monitoringId)) return undefined
@@ -143,10 +150,8 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
     { id: string; event_type: string; occurred_at: Date; received_at: Date; outcome: string; details: Record<string, unknown>; summarised_at: Date | null; text: TextColumns | null; summary: TextColumns | null }[]
   >`
     select e.id, e.event_type, e.occurred_at, e.received_at, e.outcome, e.details, e.summarised_at,
-           case when m.id is null then null else json_build_object('id', m.id, 'kind', m.kind, 'status', m.status, 'error_code', m.error_code,
-             'error_message', m.error_message, 'segments', m.segments, 'created_at', m.created_at, 'body', m.body) end as text,
-           case when d.id is null then null else json_build_object('id', d.id, 'kind', d.kind, 'status', d.status, 'error_code', d.error_code,
-             'error_message', d.error_message, 'segments', d.segments, 'created_at', d.created_at, 'body', d.body) end as summary
+           ${textJson(sql, 'm')} as text,
+           ${textJson(sql, 'd')} as summary
     from session_events e
     left join sms_messages m on m.id = e.sms_id
     left join sms_messages d on d.id = e.summary_sms_id
@@ -169,8 +174,7 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
   >`
     select a.id, a.kind, a.tool_name, a.summary, a.asked_at, a.status, a.refused_reason, a.held_reason, a.tag, a.texted_at, a.decided_by, a.decided_at,
            a.terminal_decision, a.decision_message, a.answers,
-           case when m.id is null then null else json_build_object('id', m.id, 'kind', m.kind, 'status', m.status, 'error_code', m.error_code,
-             'error_message', m.error_message, 'segments', m.segments, 'created_at', m.created_at, 'body', m.body) end as text
+           ${textJson(sql, 'm')} as text
     from approval_requests a left join sms_messages m on m.id = a.sms_id
     where a.session_id = ${monitoringId}
     order by a.asked_at, a.created_at`
