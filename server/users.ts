@@ -27,8 +27,3 @@ export async function findUserByPhone(sql: Sql, phoneE164: string, pepper: strin
     select id, phone_e164, phone_masked, opted_out_at, paused_until from users where phone_hash = ${hashPhone(phoneE164, pepper)}`
   return row ? toUser(row) : undefined
 }
-
-export async function findUserById(sql: Sql, id: string): Promise<User | undefined> {
-  const [row] = await sql<UserRow[]>`select id, phone_e164, phone_masked, opted_out_at, paused_until from users where id = ${id}`
-  return row ? toUser(row) : undefined
-}
