@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres'
 import type { ApprovalQuestion, ApprovalState, ApprovalStatus, DecidedBy } from '../../contract/approvals.js'
+import { isUuid } from '../db/uuid.js'
 
 /** One approval request as stored (migration 0013_approvals.sql). */
 export interface ApprovalRow {
@@ -49,10 +50,8 @@ export function toState(r: ApprovalRow): ApprovalState {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export async function findApproval(sql: Sql, sessionId: string, approvalId: string): Promise<ApprovalRow | undefined> {
-  if (!UUID.test(approvalId)) return undefined
+  if (!isUuid(approvalId)) return undefined
   const [row] = await sql<ApprovalRow[]>`select * from approval_requests where id = ${approvalId} and session_id = ${sessionId}`
   return row
 }

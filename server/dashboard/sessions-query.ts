@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres'
 import { sessionStatus, type SessionStatus } from './session-status.js'
+import { isUuid } from '../db/uuid.js'
 
 /** One row of the sessions page. */
 export interface SessionListItem {
@@ -141,7 +142,7 @@ function textJson(sql: Sql, alias: string) {
 
 /** One session of this user with its events, oldest first; undefined when it is not theirs. */
 export async function findSessionDetail(sql: Sql, userId: string, monitoringId: string): Promise<SessionDetail | undefined> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(monitoringId)) return undefined
+  if (!isUuid(monitoringId)) return undefined
   const [session] = await sql<(ListRow & { claude_session_id: string; stale_at: Date | null; stop_reason: string | null })[]>`
     select s.*, null::text as last_event_type, null::timestamptz as last_event_at, 0 as texts_sent, 0 as events
     from monitoring_sessions s where s.id = ${monitoringId} and s.user_id = ${userId}`

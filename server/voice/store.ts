@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import { isUuid } from '../db/uuid.js'
 
 /** One call as stored (migration 0015_voice.sql). */
 export interface CallRow {
@@ -21,10 +22,8 @@ export interface CallRow {
   updated_at: Date
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export async function findCall(sql: Sql, callId: string): Promise<CallRow | undefined> {
-  if (!UUID.test(callId)) return undefined
+  if (!isUuid(callId)) return undefined
   const [row] = await sql<CallRow[]>`select * from voice_calls where id = ${callId}`
   return row
 }
