@@ -44,6 +44,7 @@ const KEY_VALUE_RULE: Rule = [
 // "Bearer ..." themselves).
 const AUTHORIZATION_RULE: Rule = [/\b(Bearer|Basic|Token)\s+[\w.~+/-]{8,}=*/g, `$1 ${REDACTED}`]
 const RULES: Rule[] = [...TOKEN_RULES, AUTHORIZATION_RULE, KEY_VALUE_RULE]
+const LOG_RULES: Rule[] = [...TOKEN_RULES, KEY_VALUE_RULE]
 
 function apply(rules: Rule[], text: string): string {
   let out = text
@@ -57,7 +58,7 @@ export function redactSecrets(text: string): string {
 
 /** The token shapes and `key=value` secrets, for log lines. */
 export function redactTokenShapes(text: string): string {
-  return apply([...TOKEN_RULES, KEY_VALUE_RULE], text)
+  return apply(LOG_RULES, text)
 }
 
 /**
