@@ -41,14 +41,15 @@ export async function checkCodeUnderDailyLimit(sql: Sql, args: { phoneHash: stri
   const { phoneHash, now } = args
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${WRONG_CODES_LOCK}, hashtext(${phoneHash}))`
-    const [lock] = await tx<{ locked_until: Date }[]>`select locked_until from sign_in_locks where phone_hash = ${phoneHash} and locked_until > ${now}`
-    if (lock) return { outcome: 'locked', lockedUntil: lock.locked_until }
+    const locked = await signInLockedUntil(tx as unknown as Sql, phoneHash, now)
+    if (locked) return { outcome: 'locked', lockedUntil: locked }
     if (args.matches) return { outcome: 'right' }
 
-    await tx`delete from wrong_codes where failed_at <= ${new Date(now.getTime() - WINDOW_MS)}`
+    const windowStart = new Date(now.getTime() - WINDOW_MS)
+    await tx`delete from wrong_codes where failed_at <= ${windowStart}`
     await tx`insert into wrong_codes (phone_hash, failed_at) values (${phoneHash}, ${now})`
     const [{ count } = { count: 0 }] = await tx<{ count: number }[]>`
-      select count(*)::int as count from wrong_codes where phone_hash = ${phoneHash} and failed_at > ${new Date(now.getTime() - WINDOW_MS)}`
+      select count(*)::int as count from wrong_codes where phone_hash = ${phoneHash} and failed_at > ${windowStart}`
     if (count < args.limit) return { outcome: 'wrong' }
 
     const lockedUntil = new Date(now.getTime() + SIGN_IN_LOCK_MS)
@@ -57,7 +58,7 @@ export async function checkCodeUnderDailyLimit(sql: Sql, args: { phoneHash: stri
       on conflict (phone_hash) do update set locked_at = excluded.locked_at, locked_until = excluded.locked_until`
     // The wrong codes that led to this lock are spent: after it, the number starts again from zero.
     await tx`delete from wrong_codes where phone_hash = ${phoneHash}`
-    await tx`delete from sign_in_locks where locked_until < ${new Date(now.getTime() - WINDOW_MS)}`
+    await tx`delete from sign_in_locks where locked_until < ${windowStart}`
     return { outcome: 'locked_now', lockedUntil }
   }) as Promise<CodeCheck>
 }
