@@ -207,10 +207,10 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
 
-  const signedPost = async (url: string, params: Record<string, string>): Promise<Response> =>
+  const signedPost = async (url: string, params: Record<string, string>, signature = endpoint.sign(url, params)): Promise<Response> =>
     fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': endpoint.sign(url, params) },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
       body: new URLSearchParams(params).toString(),
       signal: AbortSignal.timeout(5_000),
     })
@@ -338,12 +338,7 @@ export async function startTwilioEndpoint(opts: { accountSid?: string; authToken
       if (o.errorCode !== undefined) params.ErrorCode = String(o.errorCode)
       const signature = endpoint.sign(url, params)
       if (o.tamper) params.MessageStatus = 'delivered'
-      return fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
-        body: new URLSearchParams(params).toString(),
-        signal: AbortSignal.timeout(5_000),
-      })
+      return signedPost(url, params, signature)
     },
     reset() {
       messages.length = 0
