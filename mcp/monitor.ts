@@ -197,7 +197,9 @@ export function createMonitor(deps: MonitorDeps) {
         await persist()
         if (decision.actions.length) await apply(decision.actions, { counted: true })
         armWaitingClock()
-        if (sending) kickOutbox()
+        // Sent once the hook's answer is written: the outbox's reads and the request to the server
+        // are synchronous work now, which would otherwise come before the answer.
+        if (sending) setImmediate(kickOutbox)
       }),
 
     /** Counts texts in the session file of whichever session the delivered event belonged to. */
