@@ -66,7 +66,8 @@ export function createMonitor(deps: MonitorDeps) {
     kickOutbox()
   }
 
-  async function apply(actions: Action[]) {
+  /** `counted`: the sends are already in events_queued (and the session file). */
+  async function apply(actions: Action[], opts: { counted?: boolean } = {}) {
     for (const action of actions) {
       if (!active) return
       if (action.type === 'send') {
@@ -78,7 +79,7 @@ export function createMonitor(deps: MonitorDeps) {
           claude_session_id: active.claude_session_id,
           request: { event_type: action.event_type, timestamp: now().toISOString(), details: action.details },
         })
-        active.events_queued++
+        if (!opts.counted) active.events_queued++
         deps.log.info({ event_type: action.event_type, hook: action.details.hook_event_name }, 'event queued')
       } else if (action.type === 'drop_waiting') {
         await deps.outbox.dropWaiting(active.monitoring_id)
@@ -189,14 +190,16 @@ export function createMonitor(deps: MonitorDeps) {
         active.clock = decision.state
         active.last_event = { name: event.hook_event_name, at: now().toISOString() }
         const sending = decision.actions.some((a) => a.type === 'send' || a.type === 'end_monitoring')
+        // The session file is written once per event, before the outbox entries, with the events
+        // they add already counted: a crash between the two loses what a crash between writing the
+        // clock and the entries always lost, and saves a write on the way to the hook's answer.
+        active.events_queued += decision.actions.filter((a) => a.type === 'send').length
         await persist()
-        // Most events (a tool used, a prompt) change only the clock: written once, not twice.
-        if (decision.actions.length) {
-          await apply(decision.actions)
-          await persist()
-        }
+        if (decision.actions.length) await apply(decision.actions, { counted: true })
         armWaitingClock()
-        if (sending) kickOutbox()
+        // Sent once the hook's answer is written: the outbox's reads and the request to the server
+        // are synchronous work now, which would otherwise come before the answer.
+        if (sending) setImmediate(kickOutbox)
       }),
 
     /** Counts texts in the session file of whichever session the delivered event belonged to. */

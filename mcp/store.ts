@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { z } from 'zod'
 
@@ -19,19 +19,48 @@ export function storePaths(configDir: string): StorePaths {
 }
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  // mkdir leaves an existing directory's mode alone; ours must not be readable by others.
-  await chmod(dir, 0o700)
+  ensurePrivateDirNow(dir)
 }
 
+function ensurePrivateDirNow(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  // mkdir leaves an existing directory's mode alone; ours must not be readable by others.
+  chmodSync(dir, 0o700)
+}
+
+/*
+ * These files are small (under a few KB) and local, and are written without fsync: the calls below
+ * are synchronous. Each asynchronous one was a trip through libuv's thread pool (writeFile alone is
+ * open, write and close: three), and on a busy machine every trip waits for a thread and then for
+ * the event loop to be woken: a hook event wrote three files and is answered only after them, and the
+ * outbox reads its entries before sending (hook start to provider, docs/performance.md).
+ */
+
+/**
+ * Directories this process made private already: mkdir + chmod run once per directory, not on every
+ * write. A directory removed since is made again (the write fails with ENOENT).
+ */
+const privateDirs = new Set<string>()
+
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await ensurePrivateDir(dirname(file))
+  const dir = dirname(file)
+  if (!privateDirs.has(dir)) {
+    ensurePrivateDirNow(dir)
+    privateDirs.add(dir)
+  }
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const text = `${JSON.stringify(value, null, 2)}\n`
   try {
-    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
-    await rename(temp, file)
+    try {
+      writeFileSync(temp, text, { mode: 0o600, flag: 'wx' })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      ensurePrivateDirNow(dir)
+      writeFileSync(temp, text, { mode: 0o600, flag: 'wx' })
+    }
+    renameSync(temp, file)
   } catch (error) {
-    await rm(temp, { force: true })
+    rmSync(temp, { force: true })
     throw error
   }
 }
@@ -40,7 +69,7 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 export async function readJson<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readFileSync(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
@@ -54,13 +83,15 @@ export async function readJson<S extends z.ZodType>(file: string, schema: S): Pr
 }
 
 export async function removeFile(file: string): Promise<void> {
-  await rm(file, { force: true })
+  rmSync(file, { force: true })
 }
 
 /** Names of the *.json files in a directory (none when it does not exist), sorted. */
 export async function listJson(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()
+    return readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw error
