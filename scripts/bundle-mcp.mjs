@@ -23,6 +23,41 @@ const zodEnglishOnly = {
   },
 }
 
+// The MCP SDK's server imports its Ajv validator, and with it ajv and ajv-formats (~130 KB of CommonJS),
+// at the top: both were evaluated at every start though the SDK builds its validator on first use
+// (mcp/main.ts), which these tools never reach (JSON schemas are checked for elicitation only). The
+// provider is bundled with the two imports turned into require() calls made when the validator is
+// built, so esbuild evaluates ajv then and not at start. Fails the build if the SDK's file changes shape.
+const ajvOnFirstUse = {
+  name: 'ajv-on-first-use',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]validation[\\/]ajv-provider\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const imports = "import Ajv from 'ajv';\nimport _addFormats from 'ajv-formats';\n"
+      const body = 'function createDefaultAjvInstance() {\n'
+      if (!source.includes(imports) || !source.includes(body)) throw new Error(`${args.path}: unexpected shape, update the ajv-on-first-use plugin`)
+      const lazy = "const { default: Ajv } = require('ajv');\n    const { default: _addFormats } = require('ajv-formats');\n"
+      return { contents: source.replace(imports, '').replace(body, body + '    ' + lazy), resolveDir: dirname(args.path), loader: 'js' }
+    })
+  },
+}
+
+// ESM output hoists every import of a Node built-in to the top of the bundle, also those of modules
+// bundled behind a dynamic import(): `open` (loaded when a browser is opened) and its helpers made every
+// start load node:child_process (with net, dgram and cluster behind it), ~5 ms. They import it through
+// this module instead, whose require() runs when the module is first evaluated, i.e. on first use.
+const childProcessOnFirstUse = {
+  name: 'child-process-on-first-use',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.namespace === 'child-process-on-first-use' ? { path: args.path, external: true } : { path: args.path, namespace: 'child-process-on-first-use' })
+    b.onLoad({ filter: /.*/, namespace: 'child-process-on-first-use' }, () => ({
+      contents: "const cp = require('node:child_process')\nexport default cp\nexport const { execFile, execFileSync, spawn } = cp\n",
+      loader: 'js',
+    }))
+  },
+}
+
 // npm and bun lay out the same dependency tree differently: npm hoists ajv 8 (the MCP SDK's) to the top,
 // bun keeps a copy under each dependent (@modelcontextprotocol/sdk and ajv-formats), which bundled ajv
 // twice and made the bundle depend on the package manager. Every copy of one package at one version is
@@ -62,7 +97,7 @@ await build({
   minify: true,
   sourcemap: false,
   logLevel: 'warning',
-  plugins: [onePerVersion, zodEnglishOnly],
+  plugins: [childProcessOnFirstUse, onePerVersion, zodEnglishOnly, ajvOnFirstUse],
   // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 })
