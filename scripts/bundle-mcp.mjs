@@ -23,22 +23,46 @@ const zodEnglishOnly = {
   },
 }
 
-// The MCP SDK's server imports its Ajv validator, and with it ajv and ajv-formats (~130 KB of CommonJS),
-// at the top: both were evaluated at every start though the SDK builds its validator on first use
-// (mcp/main.ts), which these tools never reach (JSON schemas are checked for elicitation only). The
-// provider is bundled with the two imports turned into require() calls made when the validator is
-// built, so esbuild evaluates ajv then and not at start. Fails the build if the SDK's file changes shape.
-const ajvOnFirstUse = {
-  name: 'ajv-on-first-use',
+// The MCP SDK imports at the top what only some inputs reach; esbuild evaluates (and V8 compiles) all of
+// it at every start. Those imports become require() calls made on first use, so esbuild bundles the
+// modules behind lazy wrappers. Each rewrite checks the SDK's text and fails the build when it changed.
+// - Its Ajv validator, with ajv and ajv-formats (~130 KB of CommonJS): the SDK builds it on first use
+//   (mcp/main.ts), which these tools never reach (JSON schemas are checked for elicitation only).
+// - Zod 3 and zod-to-json-schema (~75 KB): used for tools whose schemas are Zod 3; these are Zod 4.
+const sdkFile = (path) => new RegExp(`[\\\\/]@modelcontextprotocol[\\\\/]sdk[\\\\/]dist[\\\\/]esm[\\\\/]${path.replaceAll('/', '[\\\\/]').replaceAll('.', '\\.')}$`)
+const firstUseRewrites = [
+  {
+    file: sdkFile('validation/ajv-provider.js'),
+    edits: [
+      ["import Ajv from 'ajv';\nimport _addFormats from 'ajv-formats';\n", ''],
+      ['function createDefaultAjvInstance() {\n', "function createDefaultAjvInstance() {\n    const { default: Ajv } = require('ajv');\n    const { default: _addFormats } = require('ajv-formats');\n"],
+    ],
+  },
+  {
+    file: sdkFile('server/zod-compat.js'),
+    edits: [["import * as z3rt from 'zod/v3';\n", "const z3rt = { object: (shape) => require('zod/v3').object(shape) };\n"]],
+  },
+  {
+    file: sdkFile('server/zod-json-schema-compat.js'),
+    edits: [["import { zodToJsonSchema } from 'zod-to-json-schema';\n", "const zodToJsonSchema = (...args) => require('zod-to-json-schema').zodToJsonSchema(...args);\n"]],
+  },
+]
+const onFirstUse = {
+  name: 'on-first-use',
   setup(b) {
-    b.onLoad({ filter: /[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]validation[\\/]ajv-provider\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      const imports = "import Ajv from 'ajv';\nimport _addFormats from 'ajv-formats';\n"
-      const body = 'function createDefaultAjvInstance() {\n'
-      if (!source.includes(imports) || !source.includes(body)) throw new Error(`${args.path}: unexpected shape, update the ajv-on-first-use plugin`)
-      const lazy = "const { default: Ajv } = require('ajv');\n    const { default: _addFormats } = require('ajv-formats');\n"
-      return { contents: source.replace(imports, '').replace(body, body + '    ' + lazy), resolveDir: dirname(args.path), loader: 'js' }
-    })
+    // The same ES modules as before, not the packages' CommonJS copies, behind esbuild's lazy wrapper.
+    b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema)$/ }, (args) =>
+      args.kind === 'require-call' ? b.resolve(args.path, { kind: 'import-statement', importer: args.importer, resolveDir: args.resolveDir }) : undefined)
+    for (const { file, edits } of firstUseRewrites) {
+      b.onLoad({ filter: file }, (args) => {
+        let source = readFileSync(args.path, 'utf8')
+        for (const [from, to] of edits) {
+          if (!source.includes(from)) throw new Error(`${args.path} no longer contains ${JSON.stringify(from)}: update scripts/bundle-mcp.mjs`)
+          source = source.replace(from, to)
+        }
+        return { contents: source, resolveDir: dirname(args.path), loader: 'js' }
+      })
+    }
   },
 }
 
@@ -97,7 +121,7 @@ await build({
   minify: true,
   sourcemap: false,
   logLevel: 'warning',
-  plugins: [childProcessOnFirstUse, onePerVersion, zodEnglishOnly, ajvOnFirstUse],
+  plugins: [childProcessOnFirstUse, onePerVersion, zodEnglishOnly, onFirstUse],
   // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 })
