@@ -139,6 +139,7 @@ for (const tool of tools) {
   server.registerTool(tool.name, { description: tool.description, inputSchema: tool.inputSchema }, async (args: unknown) => {
     let result: ToolAnswer
     try {
+      await resumed
       result = await run(ctx, (args ?? {}) as never)
     } catch (error) {
       log.error({ err: error, tool: tool.name }, 'tool failed')
@@ -187,8 +188,9 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.stdin.on('end', () => void shutdown('stdin closed'))
 process.stdin.on('close', () => void shutdown('stdin closed'))
 
-// Before the first tool call can arrive: its answer tells the person monitoring resumed.
-await monitor.resume()
+// Started before the MCP connection answers, and every tool call waits for it: the first answer tells the
+// person monitoring resumed. tools/list does not wait for it.
+const resumed: Promise<unknown> = monitor.resume()
 await server.connect(new StdioServerTransport())
 log.info({ claude_pid: config.claudePid, hook_socket: hooks?.socketPath }, 'MCP server ready')
 

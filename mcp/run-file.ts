@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { chmod, lstat, mkdir, mkdtemp, readdir, rm, rmdir, writeFile, rename } from 'node:fs/promises'
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { lstat, rm, rmdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
@@ -43,13 +43,15 @@ export const curlConfigPath = (runFile: string) => runFile.replace(/\.json$/, '.
  * owned by this user, with no access for others once made 0700.
  */
 export async function ensureOwnRunDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const before = await lstat(dir)
+  // Synchronous, as the other start-up file work here: each call takes microseconds, and a round trip
+  // through the thread pool for each would delay the MCP server's first answer (docs/performance.md).
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const before = lstatSync(dir)
   const uid = process.getuid?.()
   if (!before.isDirectory()) throw new UnsafeRunDirectory(`${dir} is not a directory (a link or a file): refusing to put the hook socket there`)
   if (uid !== undefined && before.uid !== uid) throw new UnsafeRunDirectory(`${dir} belongs to another user (uid ${before.uid}): refusing to put the hook socket there`)
-  if ((before.mode & 0o777) !== 0o700) await chmod(dir, 0o700)
-  const after = await lstat(dir)
+  if ((before.mode & 0o777) !== 0o700) chmodSync(dir, 0o700)
+  const after = lstatSync(dir)
   if ((after.mode & 0o077) !== 0) throw new UnsafeRunDirectory(`${dir} could not be made private (mode ${(after.mode & 0o777).toString(8)})`)
 }
 
@@ -62,12 +64,12 @@ export async function chooseSocketPath(runDir: string, pid = process.pid, tempDi
   const inRunDir = join(runDir, `${pid}.sock`)
   if (fits(inRunDir)) {
     // Left by an earlier process that had this pid (the directory is ours: nobody else put it there).
-    await rm(inRunDir, { force: true })
+    rmSync(inRunDir, { force: true })
     return inRunDir
   }
   for (const base of tempDirs) {
     if (!fits(join(base, 'claude-sms-XXXXXX', 'hook.sock'))) continue
-    const dir = await mkdtemp(join(base, 'claude-sms-'))
+    const dir = mkdtempSync(join(base, 'claude-sms-'))
     await ensureOwnRunDir(dir)
     return join(dir, 'hook.sock')
   }
@@ -91,8 +93,8 @@ export async function writeRunFile(file: string, content: RunFile): Promise<void
   ].join('\n')
   const curlFile = curlConfigPath(file)
   const temp = `${curlFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  await writeFile(temp, config, { mode: 0o600, flag: 'wx' })
-  await rename(temp, curlFile)
+  writeFileSync(temp, config, { mode: 0o600, flag: 'wx' })
+  renameSync(temp, curlFile)
   await writeJsonAtomic(file, content)
 }
 
@@ -121,7 +123,7 @@ export async function removeStaleRunFiles(runDir: string, isRunning: (run: RunFi
   const removed: string[] = []
   let names: string[]
   try {
-    names = (await readdir(runDir)).filter((n) => n.endsWith('.json'))
+    names = readdirSync(runDir).filter((n) => n.endsWith('.json'))
   } catch {
     return removed
   }

@@ -23,6 +23,65 @@ const zodEnglishOnly = {
   },
 }
 
+// The MCP SDK imports at the top what only some inputs reach; esbuild evaluates (and V8 compiles) all of
+// it at every start. Those imports become require() calls made on first use, so esbuild bundles the
+// modules behind lazy wrappers. Each rewrite checks the SDK's text and fails the build when it changed.
+// - Its Ajv validator, with ajv and ajv-formats (~130 KB of CommonJS): the SDK builds it on first use
+//   (mcp/main.ts), which these tools never reach (JSON schemas are checked for elicitation only).
+// - Zod 3 and zod-to-json-schema (~75 KB): used for tools whose schemas are Zod 3; these are Zod 4.
+const sdkFile = (path) => new RegExp(`[\\\\/]@modelcontextprotocol[\\\\/]sdk[\\\\/]dist[\\\\/]esm[\\\\/]${path.replaceAll('/', '[\\\\/]').replaceAll('.', '\\.')}$`)
+const firstUseRewrites = [
+  {
+    file: sdkFile('validation/ajv-provider.js'),
+    edits: [
+      ["import Ajv from 'ajv';\nimport _addFormats from 'ajv-formats';\n", ''],
+      ['function createDefaultAjvInstance() {\n', "function createDefaultAjvInstance() {\n    const { default: Ajv } = require('ajv');\n    const { default: _addFormats } = require('ajv-formats');\n"],
+    ],
+  },
+  {
+    file: sdkFile('server/zod-compat.js'),
+    edits: [["import * as z3rt from 'zod/v3';\n", "const z3rt = { object: (shape) => require('zod/v3').object(shape) };\n"]],
+  },
+  {
+    file: sdkFile('server/zod-json-schema-compat.js'),
+    edits: [["import { zodToJsonSchema } from 'zod-to-json-schema';\n", "const zodToJsonSchema = (...args) => require('zod-to-json-schema').zodToJsonSchema(...args);\n"]],
+  },
+]
+const onFirstUse = {
+  name: 'on-first-use',
+  setup(b) {
+    // The same ES modules as before, not the packages' CommonJS copies, behind esbuild's lazy wrapper.
+    b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema)$/ }, (args) =>
+      args.kind === 'require-call' ? b.resolve(args.path, { kind: 'import-statement', importer: args.importer, resolveDir: args.resolveDir }) : undefined)
+    for (const { file, edits } of firstUseRewrites) {
+      b.onLoad({ filter: file }, (args) => {
+        let source = readFileSync(args.path, 'utf8')
+        for (const [from, to] of edits) {
+          if (!source.includes(from)) throw new Error(`${args.path} no longer contains ${JSON.stringify(from)}: update scripts/bundle-mcp.mjs`)
+          source = source.replace(from, to)
+        }
+        return { contents: source, resolveDir: dirname(args.path), loader: 'js' }
+      })
+    }
+  },
+}
+
+// ESM output hoists every import of a Node built-in to the top of the bundle, also those of modules
+// bundled behind a dynamic import(): `open` (loaded when a browser is opened) and its helpers made every
+// start load node:child_process (with net, dgram and cluster behind it), ~5 ms. They import it through
+// this module instead, whose require() runs when the module is first evaluated, i.e. on first use.
+const childProcessOnFirstUse = {
+  name: 'child-process-on-first-use',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.namespace === 'child-process-on-first-use' ? { path: args.path, external: true } : { path: args.path, namespace: 'child-process-on-first-use' })
+    b.onLoad({ filter: /.*/, namespace: 'child-process-on-first-use' }, () => ({
+      contents: "const cp = require('node:child_process')\nexport default cp\nexport const { execFile, execFileSync, spawn } = cp\n",
+      loader: 'js',
+    }))
+  },
+}
+
 // npm and bun lay out the same dependency tree differently: npm hoists ajv 8 (the MCP SDK's) to the top,
 // bun keeps a copy under each dependent (@modelcontextprotocol/sdk and ajv-formats), which bundled ajv
 // twice and made the bundle depend on the package manager. Every copy of one package at one version is
@@ -62,7 +121,7 @@ await build({
   minify: true,
   sourcemap: false,
   logLevel: 'warning',
-  plugins: [onePerVersion, zodEnglishOnly],
+  plugins: [childProcessOnFirstUse, onePerVersion, zodEnglishOnly, onFirstUse],
   // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
 })
