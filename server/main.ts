@@ -19,6 +19,10 @@ try {
 }
 
 const log = createLogger({ level: config.logLevel })
+// The last line of defence for "never crash on a database outage": a query of a background task that
+// was in flight when PostgreSQL went away (ECONNRESET) rejects with nobody awaiting it any more, and
+// Node would end the process. Requests have their own error handler; this logs and carries on.
+process.on('unhandledRejection', (err) => log.error({ err }, 'a background task failed (unhandled rejection); the server carries on'))
 if (config.jwtSecretSource === 'generated') log.warn({ file: `${config.dataDir}/jwt-secret` }, 'JWT_SECRET is not set: generated a development secret (set JWT_SECRET in production)')
 
 let server: Awaited<ReturnType<typeof startServer>>
