@@ -127,6 +127,8 @@ export interface TimelineApproval {
   terminalDecision: string | null
   message: string | null
   answers: Record<string, string> | null
+  /** Decided by a keypress during a call (server/voice/keypress.ts), not by a text reply. */
+  byCall: boolean
 }
 
 type TextColumns = { id: string; kind: string; status: string; error_code: number | null; error_message: string | null; segments: number; created_at: Date; body: string }
@@ -171,10 +173,12 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
   }))
   const approvalRows = await sql<
     { id: string; kind: 'permission' | 'question'; tool_name: string; summary: string; asked_at: Date; status: string; refused_reason: string | null; held_reason: string | null; tag: string | null;
-      texted_at: Date | null; decided_by: string | null; decided_at: Date | null; terminal_decision: string | null; decision_message: string | null; answers: Record<string, string> | null; text: TextColumns | null }[]
+      texted_at: Date | null; decided_by: string | null; decided_at: Date | null; terminal_decision: string | null; decision_message: string | null; answers: Record<string, string> | null; by_call: boolean; text: TextColumns | null }[]
   >`
     select a.id, a.kind, a.tool_name, a.summary, a.asked_at, a.status, a.refused_reason, a.held_reason, a.tag, a.texted_at, a.decided_by, a.decided_at,
            a.terminal_decision, a.decision_message, a.answers,
+           -- The reply a keypress settles with (server/voice/keypress.ts): "keypress 1 on a phone call".
+           coalesce(a.decided_by = 'phone' and a.reply_text like 'keypress % on a phone call', false) as by_call,
            ${textJson(sql, 'm')} as text
     from approval_requests a left join sms_messages m on m.id = a.sms_id
     where a.session_id = ${monitoringId}
@@ -196,6 +200,7 @@ export async function findSessionDetail(sql: Sql, userId: string, monitoringId: 
     terminalDecision: a.terminal_decision,
     message: a.decision_message,
     answers: a.answers,
+    byCall: a.by_call,
   }))
   const last = [...timeline].reverse().find((e) => e.type !== 'went_dark')
   const textsSent = [...timeline, ...approvals].filter((e) => e.text && !['failed', 'sending'].includes(e.text.status)).length

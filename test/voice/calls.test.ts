@@ -303,6 +303,9 @@ describe('voice webhooks', () => {
       expect(page).toContain('data-call-status="completed"')
       expect(page).toContain('data-keypress="1"')
       expect(page).toContain('Key pressed: <b>1</b> (allowed by the keypress)')
+      // The request itself says how it was settled: on the call, not by a text.
+      expect(page).toMatch(/data-approval-status="allowed" data-decided-by="phone">[\s\S]*?allowed on a phone call[\s\S]*?Settled on a phone call/)
+      expect(page).not.toContain('allowed by text')
       expect(page).toContain('42 s')
       const stats = await (await dashboard.get('/dashboard/stats')).text()
       expect(stats).toMatch(/data-stat="month-calls"><b>1<\/b>/)

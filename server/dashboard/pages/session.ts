@@ -91,10 +91,12 @@ const REFUSED: Record<string, string> = {
 }
 
 function approvalItem(a: TimelineApproval, timeZone: string, now: Date): Html {
-  const status = APPROVAL_STATUS[a.status] ?? { label: a.status, badge: 'muted-badge' }
+  const known = APPROVAL_STATUS[a.status] ?? { label: a.status, badge: 'muted-badge' }
+  // Allowed, denied or answered by a keypress during a call, not by a text reply.
+  const status = a.byCall ? { ...known, label: known.label.replace(/ by text$/, ' on a phone call') } : known
   const terminal = a.decidedBy === 'terminal' && a.terminalDecision && a.terminalDecision !== 'unknown' ? ` (${a.terminalDecision})` : ''
   const settled = a.decidedAt && a.decidedBy
-    ? html`<div class="small">Settled ${SETTLED_BY[a.decidedBy] ?? a.decidedBy}${terminal} <time datetime="${a.decidedAt.toISOString()}">${formatTime(a.decidedAt, timeZone, now)}</time></div>`
+    ? html`<div class="small">Settled ${a.byCall ? 'on a phone call' : (SETTLED_BY[a.decidedBy] ?? a.decidedBy)}${terminal} <time datetime="${a.decidedAt.toISOString()}">${formatTime(a.decidedAt, timeZone, now)}</time></div>`
     : ''
   const answers = a.answers ? Object.entries(a.answers) : []
   return html`<li class="approval" data-approval-id="${a.id}" data-approval-status="${a.status}" data-decided-by="${a.decidedBy ?? ''}">
