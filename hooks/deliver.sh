@@ -23,14 +23,51 @@ if ! command -v curl >/dev/null 2>&1; then
   exec node "$CLAUDE_PLUGIN_ROOT/hooks/forward.js" "$max_time"
 fi
 
+# A hook given more than 1 s (the PermissionRequest hook, which may wait hours for the phone) waits for
+# its answer in this shell alone, blocked in `read` on a FIFO, rather than holding curl and its
+# libraries (about 10 MB) that long: it makes <run>.wait.<its pid> (0600, in the 0700 run directory),
+# holds it open for reading and writing (so that neither open blocks) and names it to the MCP server,
+# which opens it for writing and answers 202 at once. Once curl has exited the shell closes its own
+# writer: the MCP server's is then the only one, so its answer (one line) or its closing without one,
+# or its death, ends the `read`. The MCP server keeps the time limit and removes the FIFO.
+pipe=
+if [ "$max_time" -gt 1 ] 2>/dev/null && command -v mkfifo >/dev/null 2>&1; then
+  pipe="$run.wait.$$"
+  if mkfifo -m 600 "$pipe" 2>/dev/null && command exec 3<>"$pipe" 4<"$pipe"; then
+    :
+  else
+    rm -f "$pipe"
+    pipe=
+  fi
+fi
+
 # --disable (first) ignores the person's ~/.curlrc, whose options could change what is printed;
 # run.curl (0600, in the 0700 run directory) names the socket and carries the bearer token, which so
 # never appears in a process list. --upload-file - streams stdin within --max-time (a stdin that never
 # closes is given up on too); "Expect:" keeps curl from waiting for a 100 Continue.
-answer=$(curl --disable --config "$run.curl" --noproxy '*' --silent --max-time "$max_time" --request POST --upload-file - --header 'Expect:' --write-out '%{http_code}' 2>/dev/null)
+set -- --disable --config "$run.curl" --noproxy '*' --silent --max-time "$max_time" --request POST --upload-file - --header 'Expect:' --write-out '%{http_code}'
+[ -n "$pipe" ] && set -- "$@" --header "X-Answer-Pipe: ${pipe##*/}" --header "X-Answer-Within: $max_time"
+answer=$(curl "$@" 2>/dev/null 3>&- 4<&-)
 status=$?
 code=${answer#"${answer%???}"}
 body=${answer%???}
+
+if [ -n "$pipe" ]; then
+  exec 3>&-
+  if [ "$status" -eq 0 ] && [ "$code" = 202 ]; then
+    IFS= read -r body <&4
+    exec 4<&-
+    case $body in
+      '{"hookSpecificOutput"'*) printf '%s' "$body" ;;
+    esac
+    # Left only when the MCP server died while this hook waited.
+    [ -p "$pipe" ] && rm -f "$pipe"
+    exit 0
+  fi
+  # Not taken (no MCP server to answer, or one that answers over HTTP): the answer, if any, is below.
+  exec 4<&-
+  rm -f "$pipe"
+fi
 
 if [ "$status" -eq 0 ] && [ "$code" = 200 ]; then
   case $body in

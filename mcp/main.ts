@@ -65,6 +65,7 @@ try {
   if (stale.length) log.info({ run_files: stale }, 'removed the run files of MCP servers that are gone')
   hooks = await startHookEndpoint({
     socketPath: await chooseSocketPath(config.runDir),
+    pipeDir: config.runDir,
     log,
     onEvent: async (event, signal) => {
       // A permission request after the monitor saw it (it may resume a session); anything else that may

@@ -98,13 +98,25 @@ export async function writeRunFile(file: string, content: RunFile): Promise<void
   await writeJsonAtomic(file, content)
 }
 
-/** Removes the run files and the socket unless a newer MCP server process of the same Claude replaced them. */
+/**
+ * Removes the run files and the socket unless a newer MCP server process of the same Claude replaced
+ * them, and the answer FIFOs its waiting hooks made (`<claude pid>.wait.<hook pid>`, hooks/deliver.sh;
+ * the server removes each when it answers, so only those of a server that died are left).
+ */
 export async function removeRunFile(file: string, pid = process.pid): Promise<void> {
   const current = await readJson(file, RunFile)
   if (current && current.pid !== pid) return
   await removeFile(file)
   await removeFile(curlConfigPath(file))
   if (current) await removeSocket(current.socket, dirname(file))
+  const pipes = `${basename(file, '.json')}.wait.`
+  let names: string[] = []
+  try {
+    names = readdirSync(dirname(file)).filter((n) => n.startsWith(pipes))
+  } catch {
+    // The run directory is gone: nothing left to remove.
+  }
+  for (const name of names) rmSync(join(dirname(file), name), { force: true })
 }
 
 /** The socket file, and the mkdtemp directory around it when it was not in the run directory. */

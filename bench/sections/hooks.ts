@@ -166,8 +166,9 @@ function treeMemoryKb(rootPid: number): TreeMemory {
 
 /**
  * The PermissionRequest hook of hooks/hooks.json waiting for the phone's answer: a hook endpoint in
- * this process holds the request for holdMs; meanwhile the memory of the hook's processes (sh and curl)
- * is read, and that of the node forwarder (the fallback without curl) doing the same, interleaved.
+ * this process holds the request for holdMs; meanwhile the memory of the hook's processes is read (sh
+ * alone once curl has handed the request over and exited; sh and curl where mkfifo is missing), and
+ * that of the node forwarder (the fallback without curl) doing the same, interleaved.
  */
 export async function benchWaitingHookMemory(opts: { repeats: number; holdMs: number; env: NodeJS.ProcessEnv; runDir: string; claudePid: number; sessionId: string; log: (m: string) => void }): Promise<Row[]> {
   const hook = hookCommand('PermissionRequest')
@@ -176,6 +177,8 @@ export async function benchWaitingHookMemory(opts: { repeats: number; holdMs: nu
   let arrived: (() => void) | undefined
   const endpoint = await startHookEndpoint({
     socketPath: join(opts.runDir, `${process.pid}.sock`),
+    // As the MCP server: the hook waits on an answer FIFO in the run directory (hooks/deliver.sh).
+    pipeDir: opts.runDir,
     log: createMcpLogger('silent'),
     onEvent: () =>
       new Promise((resolve) => {
@@ -230,7 +233,7 @@ export async function benchWaitingHookMemory(opts: { repeats: number; holdMs: nu
   return [
     row(`PermissionRequest hook waiting for an answer (${opts.holdMs / 1000} s held): RSS of ${curl[0]?.processes.join(' + ')}`, (m) => m.rss),
     row('PermissionRequest hook waiting: PSS (shared pages divided among their users)', (m) => m.pss),
-    row('PermissionRequest hook waiting: USS (pages no other process maps; curl\'s libraries too while no other curl runs)', (m) => m.uss),
+    row('PermissionRequest hook waiting: USS (pages no other process maps)', (m) => m.uss),
     row('PermissionRequest hook waiting: of which anonymous memory (heap, stacks)', (m) => m.privateKb),
     {
       ...ratioRow({ section: 'hook', metric: 'a second PermissionRequest hook waiting alongside: USS (what it adds)', unit: 'MB', value: mb(secondCurl.map((m) => m.uss)), baseline: { name: 'node forwarder', value: mb(secondNode.map((m) => m.uss)) } }),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import type { HookEvent } from '../../mcp/events.js'
 import { startHookEndpoint, type HookAnswer, type HookEndpoint } from '../../mcp/hook-endpoint.js'
 import { createMcpLogger } from '../../mcp/log.js'
 import { ensureOwnRunDir, processStartTime, runFilePath, writeRunFile } from '../../mcp/run-file.js'
+import { until } from '../support/until.js'
 
 /**
  * The hook command of hooks/hooks.json as Claude Code runs it (`sh -c`, the hook JSON on stdin,
@@ -43,6 +44,9 @@ async function startEndpoint(
   const arrivals = [new Promise<HookEvent>((r) => (arrived = r))]
   const endpoint = await startHookEndpoint({
     socketPath: join(dir, `${process.pid}.sock`),
+    // As the MCP server: waiting hooks' answer FIFOs in the run directory (checked often here).
+    pipeDir: dir,
+    pipeProbeMs: 20,
     log: createMcpLogger('silent'),
     onEvent: async (event, signal) => {
       received.push(event)
@@ -131,6 +135,22 @@ function recordingPath(opts: { curl?: boolean } = {}): { path: string; starts: (
   return { path: bin, starts }
 }
 const pathWithoutCurl = () => recordingPath({ curl: false }).path
+
+/** The names of the processes in a process group (a hook Claude Code started), from /proc. */
+function groupOf(pgid: number): string[] {
+  const names: string[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(after[2]) === pgid) names.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return names.sort()
+}
 
 interface Run {
   code: number | null
@@ -247,7 +267,7 @@ describe.each([
     expect(JSON.parse(run.stdout)).toEqual(decision)
   })
 
-  it('the MCP server notices when a waiting PermissionRequest hook is killed (its connection closes)', async () => {
+  it('the MCP server notices when a waiting PermissionRequest hook is killed (its connection or its FIFO closes)', async () => {
     let aborted!: () => void
     const noticed = new Promise<void>((r) => (aborted = r))
     const { dirs, endpoint } = await monitored((_e, signal) => {
@@ -262,6 +282,7 @@ describe.each([
     await noticed
     const run = await waiting
     expect(run.stdout).toBe('')
+    expect(readdirSync(dirs.runDir).filter((n) => n.includes('.wait.'))).toEqual([])
   })
 
   it('a PermissionRequest hook prints nothing for a 204, a 200 that is not a decision, or an error carrying one', async () => {
@@ -415,6 +436,48 @@ describe('hooks/hooks.json', () => {
     expect(shims.starts('curl')).toHaveLength(1)
     expect(shims.starts('curl')[0]).toContain(`--max-time ${/deliver\.sh" (\d+)$/.exec(PERMISSION_HOOK.command)![1]} `)
     expect(endpoint.received).toEqual([permissionRequest])
+  })
+
+  it('a PermissionRequest hook waits as a lone shell on a 0600 FIFO once curl has exited; the answer then reaches it', async () => {
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const { dirs, endpoint } = await monitored((e) => (e.hook_event_name === 'PermissionRequest' ? released.then(() => decision) : undefined))
+    let pid = 0
+    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest), command: PERMISSION_HOOK.command, onSpawn: (p) => (pid = p) })
+    await endpoint.arrivals[0]
+    // What holds memory while the phone is awaited: one shell, blocked reading its FIFO; no curl, no node.
+    await until(() => `the hook to be a lone shell (now: ${groupOf(pid).join(', ')})`, () => groupOf(pid).join() === 'sh', 10_000)
+    const fifo = lstatSync(join(dirs.runDir, `${CLAUDE_PID}.wait.${pid}`))
+    expect(fifo.isFIFO()).toBe(true)
+    expect(fifo.mode & 0o777).toBe(0o600)
+    release()
+    const run = await waiting
+    expect(run).toMatchObject({ code: 0, stdout: JSON.stringify(decision), stderr: '' })
+    // The MCP server removed the FIFO when it answered.
+    expect(readdirSync(dirs.runDir).filter((n) => n.includes('.wait.'))).toEqual([])
+  })
+
+  it('a waiting PermissionRequest hook exits 0 with nothing printed when the MCP server goes away, and its FIFO goes too', async () => {
+    const { dirs, endpoint } = await monitored(() => 'hang')
+    let pid = 0
+    const waiting = runHook({ dirs, input: JSON.stringify(permissionRequest), command: PERMISSION_HOOK.command, onSpawn: (p) => (pid = p) })
+    await endpoint.arrivals[0]
+    await until('the hook to wait on its FIFO', () => groupOf(pid).join() === 'sh', 10_000)
+    await endpoint.close()
+    expect(await waiting).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect(readdirSync(dirs.runDir).filter((n) => n.includes('.wait.'))).toEqual([])
+  })
+
+  it('the MCP server keeps a waiting hook\'s time limit: at its end the hook exits 0 with nothing printed', async () => {
+    let aborted = false
+    const { dirs } = await monitored((_e, signal) => {
+      signal.addEventListener('abort', () => (aborted = true))
+      return 'hang'
+    })
+    const run = await runHook({ dirs, input: JSON.stringify(permissionRequest), command: PERMISSION_HOOK.command.replace(/ \d+$/, ' 2') })
+    expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect(aborted).toBe(true)
+    expect(readdirSync(dirs.runDir).filter((n) => n.includes('.wait.'))).toEqual([])
   })
 
   it('is not swayed by the person\'s ~/.curlrc (headers in the output, another address)', async () => {

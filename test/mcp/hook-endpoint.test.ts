@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { request } from 'node:http'
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chownSync, closeSync, lstatSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -109,6 +109,36 @@ describe('the hook endpoint', () => {
   })
 })
 
+describe('an answer FIFO named by a waiting hook', () => {
+  const decision = { hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } }
+  const permission = { ...stop, hook_event_name: 'PermissionRequest', tool_name: 'Bash' }
+
+  it('is used only when it is a FIFO of this run directory that a hook holds open: otherwise the answer comes over HTTP', async () => {
+    const dir = privateDir()
+    endpoint = await startHookEndpoint({ socketPath: join(dir, 'h.sock'), pipeDir: dir, log: createMcpLogger('silent'), onEvent: async () => decision })
+    const elsewhere = privateDir()
+    spawnSync('mkfifo', ['-m', '600', join(elsewhere, 'fifo')])
+    // Held open (read and write) here, so that only the link, not a missing reader, keeps it unused.
+    const held = openSync(join(elsewhere, 'fifo'), 'r+')
+    symlinkSync(join(elsewhere, 'fifo'), join(dir, '1.wait.2'))
+    writeFileSync(join(dir, '1.wait.3'), '', { mode: 0o600 })
+    spawnSync('mkfifo', ['-m', '600', join(dir, '1.wait.4')]) // nobody reads it
+    spawnSync('mkfifo', ['-m', '600', join(elsewhere, '1.wait.5')])
+    for (const name of ['1.wait.2', '1.wait.3', '1.wait.4', '../' + elsewhere.split('/').pop() + '/1.wait.5', 'h.sock', '1.wait.6']) {
+      const res = await postToHookSocket(endpoint.socketPath, JSON.stringify(permission), {
+        authorization: `Bearer ${endpoint.token}`,
+        headers: { 'content-type': 'application/json', 'x-answer-pipe': name, 'x-answer-within': '60' },
+      })
+      expect(res, name).toEqual({ status: 200, body: JSON.stringify(decision) })
+    }
+    // Nothing was written to, followed or removed.
+    expect(readdirSync(dir).sort()).toEqual(['1.wait.2', '1.wait.3', '1.wait.4', 'h.sock'])
+    expect(readFileSync(join(dir, '1.wait.3'), 'utf8')).toBe('')
+    expect(lstatSync(join(dir, '1.wait.2')).isSymbolicLink()).toBe(true)
+    closeSync(held)
+  })
+})
+
 const runContent = (over: Partial<RunFile> = {}): RunFile => ({
   socket: '/tmp/x.sock',
   token: 't',
@@ -213,14 +243,15 @@ describe('a run file whose MCP server is gone', () => {
     expect(check({ pid: process.pid, pid_start: processStartTime(process.pid) })).toBe('true')
   })
 
-  it('is removed with its curl config by the next MCP server to start; live ones stay', async () => {
+  it('is removed with its curl config and its hooks\' answer FIFOs by the next MCP server to start; live ones stay', async () => {
     const dir = join(privateDir(), 'run')
     await ensureOwnRunDir(dir)
     const dead = spawn(process.execPath, ['-e', '0'])
     await once(dead, 'exit')
     await writeRunFile(runFilePath(dir, 1111), runContent({ pid: dead.pid!, claude_pid: 1111 }))
     await writeRunFile(runFilePath(dir, 2222), runContent({ claude_pid: 2222 }))
+    for (const name of ['1111.wait.77', '2222.wait.78', '11110.wait.79']) spawnSync('mkfifo', ['-m', '600', join(dir, name)])
     expect(await removeStaleRunFiles(dir)).toEqual(['1111.json'])
-    expect(readdirSync(dir).sort()).toEqual(['2222.curl', '2222.json'])
+    expect(readdirSync(dir).sort()).toEqual(['11110.wait.79', '2222.curl', '2222.json', '2222.wait.78'])
   })
 })
