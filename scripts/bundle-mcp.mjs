@@ -1,4 +1,5 @@
-// Bundles the plugin's MCP server into one dependency-free file, dist/mcp/main.js, committed to the
+// Bundles the plugin's MCP server into two dependency-free files, dist/mcp/server.cjs (the server) and
+// dist/mcp/main.js (what .mcp.json starts: it runs the first with a V8 code cache), committed to the
 // repository: Claude Code installs plugins by copying the repository and running
 // `npm ci --ignore-scripts`, so nothing is built there (DESIGN §2). CI rebuilds it and fails when the
 // committed file differs (`git diff --exit-code dist/mcp`), so the output must be deterministic.
@@ -66,22 +67,6 @@ const onFirstUse = {
   },
 }
 
-// ESM output hoists every import of a Node built-in to the top of the bundle, also those of modules
-// bundled behind a dynamic import(): `open` (loaded when a browser is opened) and its helpers made every
-// start load node:child_process (with net, dgram and cluster behind it), ~5 ms. They import it through
-// this module instead, whose require() runs when the module is first evaluated, i.e. on first use.
-const childProcessOnFirstUse = {
-  name: 'child-process-on-first-use',
-  setup(b) {
-    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
-      args.namespace === 'child-process-on-first-use' ? { path: args.path, external: true } : { path: args.path, namespace: 'child-process-on-first-use' })
-    b.onLoad({ filter: /.*/, namespace: 'child-process-on-first-use' }, () => ({
-      contents: "const cp = require('node:child_process')\nexport default cp\nexport const { execFile, execFileSync, spawn } = cp\n",
-      loader: 'js',
-    }))
-  },
-}
-
 // npm and bun lay out the same dependency tree differently: npm hoists ajv 8 (the MCP SDK's) to the top,
 // bun keeps a copy under each dependent (@modelcontextprotocol/sdk and ajv-formats), which bundled ajv
 // twice and made the bundle depend on the package manager. Every copy of one package at one version is
@@ -108,20 +93,40 @@ const onePerVersion = {
   },
 }
 
+// The server: CommonJS, which dist/mcp/main.js (mcp/launcher.ts) compiles with a V8 code cache (Node 20
+// caches no ES module's compile). Its main() is called by the launcher.
 await build({
   absWorkingDir: root,
   entryPoints: ['mcp/main.ts'],
-  outfile: 'dist/mcp/main.js',
+  outfile: 'dist/mcp/server.cjs',
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   legalComments: 'none',
   // Minified: it is parsed at the start of every Claude Code session (docs/performance.md).
   minify: true,
   sourcemap: false,
   logLevel: 'warning',
-  plugins: [childProcessOnFirstUse, onePerVersion, zodEnglishOnly, onFirstUse],
-  // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has no require.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
+  plugins: [onePerVersion, zodEnglishOnly, onFirstUse],
+  // import() of a bundled or built-in module becomes require(): no ES module loader at run time. Each
+  // require() of a built-in stays inside the lazy initialiser of the module that imports it, so `open`
+  // and its helpers load node:child_process only when a browser is opened.
+  supported: { 'dynamic-import': false },
+  // ES modules bundled here that locate files next to themselves (open's xdg-open) get this file's URL,
+  // which the launcher passes in beside __filename.
+  define: { 'import.meta.url': '__bundleUrl' },
+})
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ['mcp/launcher.ts'],
+  outfile: 'dist/mcp/main.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  legalComments: 'none',
+  sourcemap: false,
+  logLevel: 'warning',
 })

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MCP_MAIN, pluginDirs, startMcp, type McpProcess } from '../support/mcp-client.js'
 
@@ -17,8 +17,10 @@ async function mcp(env: Record<string, string | undefined> = {}) {
 
 describe('the MCP server\'s tools, without a notifier server', () => {
   it('runs from the committed bundle alone, with no node_modules anywhere (plugins are installed without a build)', async () => {
-    const alone = join(mkdtempSync(join(tmpdir(), 'plugin-copy-')), 'main.js')
-    copyFileSync(MCP_MAIN, alone)
+    const copy = mkdtempSync(join(tmpdir(), 'plugin-copy-'))
+    const alone = join(copy, 'main.js')
+    // The launcher and the server bundle it runs: dist/mcp as the plugin ships it.
+    for (const name of readdirSync(dirname(MCP_MAIN))) copyFileSync(join(dirname(MCP_MAIN), name), join(copy, name))
     const p = await startMcp({ dirs: pluginDirs(), main: alone, env: { CLAUDE_SMS_AUTH_URL: 'https://sms.example.com' } })
     running.push(p)
     expect((await p.call('sms_status')).text).toMatch(/Not paired yet/)

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { createHash } from 'node:crypto'
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Script, constants } from 'node:vm'
+
+/**
+ * What .mcp.json starts (dist/mcp/main.js): it runs the MCP server's bundle (dist/mcp/server.cjs) the
+ * way Node runs a CommonJS module, but compiled with a V8 code cache kept in
+ * $CLAUDE_PLUGIN_DATA/cache. Compiling the 570 KB bundle, and the functions a start runs, is a good
+ * part of the time before Claude Code gets its tools (docs/performance.md): from the second start on
+ * V8 takes them from the cache. The cache is named by a hash of the bundle, the Node version and the V8
+ * flags, so a changed plugin or Node never meets an old one; V8 refuses a cache it cannot use (and this
+ * then writes a new one). A missing, unreadable or refused cache only costs the compile.
+ */
+
+/**
+ * The cache is written this long after the start (long enough for Claude Code's initialize and
+ * tools/list: it then holds the functions they ran), or when the process exits before that.
+ */
+const WRITE_CACHE_AFTER_MS = 1_000
+/** Caches of other bundles, Node versions or flags are kept this long after they were written. */
+const KEEP_OTHER_CACHES_MS = 24 * 60 * 60_000
+const DIGEST_BYTES = 32
+const digest = (data: Buffer) => createHash('sha256').update(data).digest()
+
+const file = fileURLToPath(new URL('./server.cjs', import.meta.url))
+const cacheDir = process.env.CLAUDE_PLUGIN_DATA ? join(process.env.CLAUDE_PLUGIN_DATA, 'cache') : undefined
+const { script, cacheFile } = compile()
+
+/** The bundle compiled as Node compiles a CommonJS module, with the cache if there is a sound one. */
+function compile(): { script: Script; cacheFile: string | undefined } {
+  // In this function's scope only: V8 keeps the compiled script's own copy of the text.
+  const source = readFileSync(file, 'utf8')
+  const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}\0${process.execArgv.join(' ')}`).digest('hex').slice(0, 24)
+  const cacheFile = cacheDir && join(cacheDir, `server-${key}.v8`)
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __bundleUrl) {${source}\n})`, {
+    filename: file,
+    cachedData: readCache(cacheFile),
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  })
+  return { script, cacheFile }
+}
+
+const module = { exports: {} as { main: () => Promise<void> } }
+;(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file), pathToFileURL(file).href)
+await module.exports.main()
+
+let written = false
+// cachedDataRejected: false when V8 used the cache, true when it refused it, undefined when there was none.
+if (cacheDir && cacheFile && script.cachedDataRejected !== false) {
+  const write = () => writeCache(cacheDir, cacheFile)
+  const timer = setTimeout(write, WRITE_CACHE_AFTER_MS).unref()
+  process.once('exit', () => (clearTimeout(timer), write()))
+}
+
+/**
+ * The cache file is the SHA-256 of V8's cache data, then the data. V8 checks that a cache fits its
+ * version, flags and source, but not (in release builds) that its contents are intact, and damaged
+ * contents can crash it: only data whose digest matches is handed over.
+ */
+function readCache(path: string | undefined): Buffer | undefined {
+  let file: Buffer
+  try {
+    if (!path) return undefined
+    file = readFileSync(path)
+  } catch {
+    return undefined // none yet
+  }
+  const data = file.subarray(DIGEST_BYTES)
+  return file.length > DIGEST_BYTES && digest(data).equals(file.subarray(0, DIGEST_BYTES)) ? data : undefined
+}
+
+
+/**
+ * Writes the cache 0600 and atomically in a 0700 directory of this user, and removes the caches (and
+ * leftover temporary files) not written for a day: those of earlier versions of the plugin or of Node.
+ */
+function writeCache(dir: string, path: string): void {
+  if (written) return
+  written = true
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const stat = lstatSync(dir)
+    if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o077) !== 0) return
+    const temp = `${path}.${process.pid}.tmp`
+    const data = script.createCachedData()
+    writeFileSync(temp, Buffer.concat([digest(data), data]), { mode: 0o600, flag: 'wx' })
+    renameSync(temp, path)
+    for (const name of readdirSync(dir)) {
+      const other = join(dir, name)
+      if (other !== path && lstatSync(other).mtimeMs < Date.now() - KEEP_OTHER_CACHES_MS) rmSync(other, { force: true })
+    }
+  } catch {
+    // Next time, then: the server runs the same without it.
+  }
+}
