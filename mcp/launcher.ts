@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { createHash } from 'node:crypto'
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Script, constants } from 'node:vm'
+import { Script, constants as vmConstants } from 'node:vm'
 
 /**
  * What .mcp.json starts (dist/mcp/main.js): it runs the MCP server's bundle (dist/mcp/server.cjs) the
@@ -39,7 +39,7 @@ function compile(): { script: Script; cacheFile: string | undefined } {
   const script = new Script(`(function (exports, require, module, __filename, __dirname, __bundleUrl) {${source}\n})`, {
     filename: file,
     cachedData: readCache(cacheFile),
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   })
   return { script, cacheFile }
 }
@@ -59,20 +59,33 @@ if (cacheDir && cacheFile && script.cachedDataRejected !== false) {
 /**
  * The cache file is the SHA-256 of V8's cache data, then the data. V8 checks that a cache fits its
  * version, flags and source, but not (in release builds) that its contents are intact, and damaged
- * contents can crash it: only data whose digest matches is handed over.
+ * contents can crash it: only data whose digest matches is handed over. A cache is code: it is read
+ * only from a directory of this user that nobody else can enter, and only if it is a regular file of
+ * this user that nobody else can write (not a link).
  */
 function readCache(path: string | undefined): Buffer | undefined {
   let file: Buffer
+  let fd: number | undefined
   try {
-    if (!path) return undefined
-    file = readFileSync(path)
+    if (!path || !isPrivateDir(dirname(path))) return undefined
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    const stat = fstatSync(fd)
+    if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined
+    file = readFileSync(fd)
   } catch {
     return undefined // none yet
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
   const data = file.subarray(DIGEST_BYTES)
   return file.length > DIGEST_BYTES && digest(data).equals(file.subarray(0, DIGEST_BYTES)) ? data : undefined
 }
 
+/** A real directory (not a link) of this user, with no access for anyone else. */
+function isPrivateDir(dir: string): boolean {
+  const stat = lstatSync(dir)
+  return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o077) === 0
+}
 
 /**
  * Writes the cache 0600 and atomically in a 0700 directory of this user, and removes the caches (and
@@ -83,8 +96,7 @@ function writeCache(dir: string, path: string): void {
   written = true
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
-    const stat = lstatSync(dir)
-    if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o077) !== 0) return
+    if (!isPrivateDir(dir)) return
     const temp = `${path}.${process.pid}.tmp`
     const data = script.createCachedData()
     writeFileSync(temp, Buffer.concat([digest(data), data]), { mode: 0o600, flag: 'wx' })

@@ -2,11 +2,11 @@
 
 // mcp/launcher.ts
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Script, constants } from "node:vm";
+import { Script, constants as vmConstants } from "node:vm";
 var WRITE_CACHE_AFTER_MS = 1e3;
 var KEEP_OTHER_CACHES_MS = 24 * 60 * 6e4;
 var DIGEST_BYTES = 32;
@@ -22,7 +22,7 @@ function compile() {
 })`, {
     filename: file,
     cachedData: readCache(cacheFile2),
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER
   });
   return { script: script2, cacheFile: cacheFile2 };
 }
@@ -37,22 +37,31 @@ if (cacheDir && cacheFile && script.cachedDataRejected !== false) {
 }
 function readCache(path) {
   let file2;
+  let fd;
   try {
-    if (!path) return void 0;
-    file2 = readFileSync(path);
+    if (!path || !isPrivateDir(dirname(path))) return void 0;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 18) !== 0) return void 0;
+    file2 = readFileSync(fd);
   } catch {
     return void 0;
+  } finally {
+    if (fd !== void 0) closeSync(fd);
   }
   const data = file2.subarray(DIGEST_BYTES);
   return file2.length > DIGEST_BYTES && digest(data).equals(file2.subarray(0, DIGEST_BYTES)) ? data : void 0;
+}
+function isPrivateDir(dir) {
+  const stat = lstatSync(dir);
+  return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 63) === 0;
 }
 function writeCache(dir, path) {
   if (written) return;
   written = true;
   try {
     mkdirSync(dir, { recursive: true, mode: 448 });
-    const stat = lstatSync(dir);
-    if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 63) !== 0) return;
+    if (!isPrivateDir(dir)) return;
     const temp = `${path}.${process.pid}.tmp`;
     const data = script.createCachedData();
     writeFileSync(temp, Buffer.concat([digest(data), data]), { mode: 384, flag: "wx" });

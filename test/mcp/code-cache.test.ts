@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -67,6 +68,43 @@ describe('the MCP server\'s code cache', () => {
     symlinkSync(elsewhere, join(dirs.pluginData, 'cache'))
     expect(await session(dirs)).toEqual(TOOLS)
     expect(readdirSync(elsewhere)).toEqual([])
+  })
+
+  it('is code: one that others could have written or put there is never handed to V8', async () => {
+    const dirs = pluginDirs()
+    await session(dirs)
+    const [file] = cacheFiles(dirs)
+    const dir = join(dirs.pluginData, 'cache')
+    // A cache that fits this bundle and Node, with a matching digest, but whose code is garbage: given to
+    // V8 it would crash the server (or, crafted, run what its author wants).
+    const good = readFileSync(file!)
+    const evil = Buffer.from(good.subarray(32)).fill(7, 64, 4096)
+    const planted = Buffer.concat([createHash('sha256').update(evil).digest(), evil])
+    const plant = () => writeFileSync(file!, planted, { mode: 0o600 })
+
+    plant()
+    chmodSync(dir, 0o777) // anyone could have written it
+    expect(await session(dirs)).toEqual(TOOLS)
+    expect(readFileSync(file!).equals(planted)).toBe(true) // nor is a new one written there
+    chmodSync(dir, 0o700)
+
+    const other = join(mkdtempSync(join(tmpdir(), 'cache-link-')), 'evil.v8')
+    writeFileSync(other, planted, { mode: 0o600 })
+    rmSync(file!)
+    symlinkSync(other, file!) // a link to it
+    expect(await session(dirs)).toEqual(TOOLS)
+
+    rmSync(file!)
+    plant()
+    chmodSync(file!, 0o666) // writable by anyone
+    expect(await session(dirs)).toEqual(TOOLS)
+
+    if (process.getuid?.() === 0) {
+      plant()
+      chmodSync(file!, 0o600)
+      chownSync(file!, 65534, 65534) // another user's
+      expect(await session(dirs)).toEqual(TOOLS)
+    }
   })
 
   it('without a plugin data directory, the server runs with no cache', async () => {
