@@ -22,6 +22,8 @@ import { benchServerLoad } from './sections/server-load.js'
 // runs the named sections only (postgres, server, scale, approvals, mcp, hooks), e.g. while working on one of them.
 // BENCH_SERVER_SCRIPT=<path>/build/server/main.js measures another build of the server (an older
 // commit, for a before/after in the same conditions) in the server and scale sections.
+// BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes arguments to node for that server
+// (here: a CPU profile of it under the load, written when it stops).
 
 const quick = process.argv.includes('--quick')
 const SECTIONS = ['postgres', 'server', 'scale', 'approvals', 'mcp', 'hooks'] as const
@@ -73,6 +75,8 @@ async function main() {
           ...env,
         },
         serverUrl,
+        undefined,
+        process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
       )
       children.push(child)
       return child
