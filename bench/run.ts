@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createSql } from '../server/db/connect.js'
@@ -110,6 +110,10 @@ async function main() {
           repeats: quick ? 1 : 3,
           seconds: quick ? 2 : 5,
           connections: 10,
+          alsoMeasure: [
+            ...(embedded ? [{ name: 'PostgreSQL', pid: Number(readFileSync(join(embedded.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]), withChildren: true }] : []),
+            { name: 'bench process (load generator and Twilio endpoint)', pid: process.pid },
+          ],
           log,
           baseline: { name: 'bare Express', url: `${bare.url}/bare`, pid: bare.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
           targets: [

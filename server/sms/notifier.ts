@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js'
 import { PROCESS_NAME } from '../db/connect.js'
 import { ApiError } from '../http/errors.js'
 import type { Logger } from '../log.js'
-import { findEvent, HELD_OUTCOMES, heldEvents, markSummarised, reclaimEvent, type EventOutcome, type StoredAnswer } from '../monitoring/events.js'
+import { findEvent, heldEvents, inHeldOutcomes, markSummarised, reclaimEvent, type EventOutcome, type StoredAnswer } from '../monitoring/events.js'
 import { claimTextSlot, lastTextAt, releaseTextSlot } from '../monitoring/rate-limit.js'
 import { authenticateSession } from '../monitoring/session-auth.js'
 import { beatByToken, hashSessionToken, type MonitoringSession } from '../monitoring/sessions.js'
@@ -130,7 +130,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     u.id, u.phone_e164, u.opted_out_at, u.paused_until, st.went_dark_alerts, st.quiet_hours_enabled, st.quiet_start, st.quiet_end,
     st.time_zone, st.quiet_allow_waiting, st.quiet_digest_due_at, st.done_threshold_minutes,
     (select coalesce(json_agg(json_build_object('id', h.id, 'type', h.event_type, 'at', h.received_at)), '[]')
-       from session_events h where h.user_id = u.id and h.summarised_at is null and h.outcome in ${sql(HELD_OUTCOMES)}) as held`
+       from session_events h where h.user_id = u.id and h.summarised_at is null and h.outcome ${inHeldOutcomes(sql)}) as held`
 
   /** The state of the user of a session already authenticated (the sweeper's, or a retry taking an event over). */
   async function loadState(session: { id: string; userId: string; description: string; project: string | null }): Promise<EventState | undefined> {
