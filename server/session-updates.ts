@@ -27,14 +27,6 @@ export interface SessionUpdates {
   close(): void
   /** Called on close(); returns the function that removes the callback. */
   onClose(callback: () => void): () => void
-  /**
-   * Present when updates travel as PostgreSQL NOTIFYs: for a statement that makes a change and sends
-   * its NOTIFY itself, in the same commit (a statement and a commit fewer than publish()). Payloads are
-   * JSON objects of SessionUpdate's fields on `channel`. Call begin() before the statement, and the
-   * function it returns with each update once the statement has committed: local subscribers hear it
-   * directly when our LISTEN was not yet in place.
-   */
-  inStatement?: { channel: string; begin(): (update: SessionUpdate) => void }
 }
 
 const CHANNEL = 'claude_sms_session_updates'
@@ -140,15 +132,6 @@ export function createPostgresSessionUpdates(sql: Sql, log: Logger): SessionUpda
     ready: () => start(),
     close: hub.close,
     onClose: hub.onClose,
-    inStatement: {
-      channel: CHANNEL,
-      begin() {
-        const viaListen = listening
-        return (update) => {
-          if (!viaListen) hub.emitter.emit(update.userId, update)
-        }
-      },
-    },
   }
 }
 

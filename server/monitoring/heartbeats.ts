@@ -39,17 +39,12 @@ interface Waiting {
  * latency only under load, where it saves a commit per heartbeat. Each request is still answered only
  * after its own heartbeat is committed, and is refused when its session is not live. Rows are locked
  * in id order, so batches of this and other server processes never deadlock. Every session marked
- * alive is published for the dashboard: with PostgreSQL NOTIFY (server/session-updates.ts) by the
- * write itself, in its commit, rather than by a NOTIFY statement and commit of its own. Commits that
- * notify are serialised by PostgreSQL; with one write in flight (the default `concurrency`) a process
- * has at most one such heartbeat commit at a time, as it has at most one NOTIFY batch.
+ * alive is published for the dashboard (batched NOTIFYs: server/session-updates.ts).
  */
 export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates; concurrency?: number; maxBatch?: number }): HeartbeatWriter {
   const { sql } = deps
   const concurrency = deps.concurrency ?? 1
   const maxBatch = deps.maxBatch ?? 500
-  // With PostgreSQL NOTIFY, the write notifies the sessions it marked alive itself.
-  const notify = deps.updates?.inStatement
   let queue = new Map<string, Waiting>()
   let inFlight = 0
   let scheduled = false
@@ -80,18 +75,11 @@ export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates
     }
     inFlight++
     try {
-      const notified = notify?.begin()
       const rows = await write(batch)
       const found = new Map(rows.map((r) => [`${r.hash} ${r.req_id}`, { id: r.id, userId: r.user_id }]))
-      const told = new Set<string>()
       for (const w of batch) {
         const session = found.get(`${w.tokenHash} ${w.monitoringId}`)
-        if (session && !told.has(session.id)) {
-          told.add(session.id)
-          const update = { userId: session.userId, monitoringId: session.id, kind: 'heartbeat' } as const
-          if (notified) notified(update)
-          else deps.updates?.publish(update)
-        }
+        if (session) deps.updates?.publish({ userId: session.userId, monitoringId: session.id, kind: 'heartbeat' })
         for (const waiter of w.waiters) waiter.resolve(session)
       }
     } catch (e) {
@@ -123,17 +111,8 @@ export function createHeartbeatWriter(deps: { sql: Sql; updates?: SessionUpdates
         set last_heartbeat_at = l.beat_at, status = 'active', stale_at = null, last_activity_at = greatest(l.activity_at, s.last_activity_at)
         from locked l where s.id = l.id and s.status <> 'stopped'
         returning s.id, s.user_id, l.hash, l.req_id
-      )${
-        notify
-          ? sql`,
-      n as (
-        select pg_notify(${notify.channel}, json_build_object('userId', d.user_id, 'monitoringId', d.id, 'kind', 'heartbeat')::text)
-        from (select distinct id, user_id from u) d
       )
-      select u.id, u.user_id, u.hash, u.req_id, (select count(*) from n) as notified from u`
-          : sql`
       select u.id, u.user_id, u.hash, u.req_id from u`
-      }`
   }
 
   return {

@@ -101,7 +101,7 @@ describe('GET /dashboard/live', () => {
     controller.abort()
   })
 
-  it('tells every process of a heartbeat, sent in the heartbeat\'s own commit, and nothing of a stopped session\'s', async () => {
+  it('tells every process of a heartbeat once, and nothing of a stopped session\'s', async () => {
     const s = await monitoredSession(server, db.sql)
     const otherSql = createSql(db.url, { max: 2 })
     try {
