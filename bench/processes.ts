@@ -9,9 +9,9 @@ export interface Child {
   stop(): Promise<void>
 }
 
-/** Starts a node script that prints a JSON line with a `url` once it listens; resolves with that url. */
-export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, urlFrom: (line: string) => string | undefined, timeoutMs = 60_000): Promise<Child> {
-  const proc = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts a node script (with `nodeArgs` for node itself) that prints a JSON line with a `url` once it listens; resolves with that url. */
+export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, urlFrom: (line: string) => string | undefined, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createSql } from '../server/db/connect.js'
@@ -22,6 +22,8 @@ import { benchServerLoad } from './sections/server-load.js'
 // runs the named sections only (postgres, server, scale, approvals, mcp, hooks), e.g. while working on one of them.
 // BENCH_SERVER_SCRIPT=<path>/build/server/main.js measures another build of the server (an older
 // commit, for a before/after in the same conditions) in the server and scale sections.
+// BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes arguments to node for that server
+// (here: a CPU profile of it under the load, written when it stops).
 
 const quick = process.argv.includes('--quick')
 const SECTIONS = ['postgres', 'server', 'scale', 'approvals', 'mcp', 'hooks'] as const
@@ -73,6 +75,8 @@ async function main() {
           ...env,
         },
         serverUrl,
+        undefined,
+        process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
       )
       children.push(child)
       return child
@@ -106,6 +110,10 @@ async function main() {
           repeats: quick ? 1 : 3,
           seconds: quick ? 2 : 5,
           connections: 10,
+          alsoMeasure: [
+            ...(embedded ? [{ name: 'PostgreSQL', pid: Number(readFileSync(join(embedded.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]), withChildren: true }] : []),
+            { name: 'bench process (load generator and Twilio endpoint)', pid: process.pid },
+          ],
           log,
           baseline: { name: 'bare Express', url: `${bare.url}/bare`, pid: bare.proc.pid, body: () => ({ timestamp: new Date().toISOString(), last_activity: null }) },
           targets: [

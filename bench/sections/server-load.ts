@@ -26,10 +26,20 @@ interface LoadResult {
   failedStatuses: Record<string, number>
   /** CPU (user + sys) of the answering process per request, ms. */
   cpuMs: number | undefined
+  /** The same for the other processes measured (PostgreSQL, the bench process), by name. */
+  otherCpuMs: Record<string, number>
 }
 
-async function load(target: LoadTarget, opts: { seconds: number; connections: number }): Promise<LoadResult> {
+/** Another process whose CPU per request is reported (all its children too when `withChildren`). */
+export interface MeasuredProcess {
+  name: string
+  pid: number
+  withChildren?: boolean
+}
+
+async function load(target: LoadTarget, opts: { seconds: number; connections: number; others: MeasuredProcess[] }): Promise<LoadResult> {
   const cpu0 = target.pid ? cpuSeconds(target.pid) : 0
+  const others0 = opts.others.map((o) => cpuSeconds(o.pid, o.withChildren))
   const result = await autocannon({
     url: target.url,
     method: 'POST',
@@ -41,7 +51,9 @@ async function load(target: LoadTarget, opts: { seconds: number; connections: nu
   const failedStatuses: Record<string, number> = {}
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) if (!code.startsWith('2')) failedStatuses[code] = stat.count ?? 0
   const cpuMs = target.pid && result.requests.total ? ((cpuSeconds(target.pid) - cpu0) * 1000) / result.requests.total : undefined
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, failedStatuses, cpuMs }
+  const otherCpuMs: Record<string, number> = {}
+  if (result.requests.total) opts.others.forEach((o, i) => (otherCpuMs[o.name] = ((cpuSeconds(o.pid, o.withChildren) - others0[i]!) * 1000) / result.requests.total))
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, failedStatuses, cpuMs, otherCpuMs }
 }
 
 /**
@@ -54,15 +66,22 @@ export async function benchServerLoad(opts: {
   repeats: number
   seconds: number
   connections: number
+  /**
+   * Other processes whose CPU per request is reported for each target (PostgreSQL; the bench process,
+   * which runs the load generator and the Twilio-compatible endpoint): what one request costs the
+   * whole machine, not only the server.
+   */
+  alsoMeasure?: MeasuredProcess[]
   log: (m: string) => void
 }): Promise<Row[]> {
   const runs = new Map<string, LoadResult[]>()
   const record = (name: string, r: LoadResult) => runs.set(name, [...(runs.get(name) ?? []), r])
   for (let i = 0; i < opts.repeats; i++) {
     for (const target of [opts.baseline, ...opts.targets]) {
-      const r = await load(target, opts)
+      const r = await load(target, { ...opts, others: target === opts.baseline ? [] : (opts.alsoMeasure ?? []) })
       record(target.name, r)
-      opts.log(`  ${target.name} run ${i + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.cpuMs !== undefined ? `, ${r.cpuMs.toFixed(3)} ms CPU a request` : ''}${r.non2xx || r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.failedStatuses)}, ${r.errors} errors` : ''}`)
+      const others = Object.entries(r.otherCpuMs).map(([name, ms]) => `, ${name} ${ms.toFixed(3)} ms`).join('')
+      opts.log(`  ${target.name} run ${i + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.cpuMs !== undefined ? `, ${r.cpuMs.toFixed(3)} ms CPU a request${others}` : ''}${r.non2xx || r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.failedStatuses)}, ${r.errors} errors` : ''}`)
     }
   }
   const base = runs.get(opts.baseline.name)!
@@ -81,6 +100,10 @@ export async function benchServerLoad(opts: {
     const baseCpu = base.map((r) => r.cpuMs).filter((x) => x !== undefined)
     if (cpu.length && baseCpu.length) {
       rows.push(ratioRow({ section: 'server', metric: `${target.name} server CPU per request`, unit: 'ms', value: summarize(cpu), baseline: { name: 'bare Express', value: summarize(baseCpu) } }))
+    }
+    for (const other of opts.alsoMeasure ?? []) {
+      const values = results.map((r) => r.otherCpuMs[other.name]).filter((x) => x !== undefined)
+      if (values.length) rows.push({ section: 'server', metric: `${target.name} ${other.name} CPU per request`, unit: 'ms', value: summarize(values) })
     }
   }
   return rows

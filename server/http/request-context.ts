@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import type { Logger } from '../log.js'
 
@@ -20,13 +20,29 @@ declare global {
 // that the log (and its cost per request) is about what happened rather than that nothing did.
 const HEARTBEAT_PATH = /^\/sessions\/[^/]+\/heartbeat$/
 
+// Request ids are 9 random bytes each, taken from a pool refilled 455 ids at a time: one call into
+// the system's random source per 455 requests instead of one per request.
+const ID_BYTES = 9
+const pool = Buffer.alloc(ID_BYTES * 455)
+let poolOffset = pool.length
+
+export function newRequestId(): string {
+  if (poolOffset === pool.length) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const id = `req_${pool.toString('base64url', poolOffset, poolOffset + ID_BYTES)}`
+  poolOffset += ID_BYTES
+  return id
+}
+
 /**
  * Gives each request an id (echoed in X-Request-Id and every error body) and a child logger, made
  * when first used: most requests log one line, when they finish, and need none.
  */
 export function requestContext(log: Logger): RequestHandler {
   return (req, res, next) => {
-    const requestId = `req_${randomBytes(9).toString('base64url')}`
+    const requestId = newRequestId()
     req.requestId = requestId
     let child: Logger | undefined
     Object.defineProperty(req, 'log', { get: () => (child ??= log.child({ request_id: requestId })), configurable: true, enumerable: true })

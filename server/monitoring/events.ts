@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres'
+import type { PendingQuery, Row, Sql } from 'postgres'
 import { PROCESS_NAME } from '../db/connect.js'
 import type { HeldSummary } from '../sms/format.js'
 import type { AlertType } from '../sms/policy.js'
@@ -8,6 +8,17 @@ export type EventOutcome = 'pending' | 'sent' | 'rate_limited' | 'paused' | 'qui
 
 /** Outcomes that leave an event "held": the user has not heard of it yet and the next text says so. */
 export const HELD_OUTCOMES: EventOutcome[] = ['rate_limited', 'paused', 'quiet_hours', 'send_failed']
+
+/**
+ * `in (...)` of the held outcomes, written into the statement as literals rather than sent as
+ * parameters: PostgreSQL can then prove the predicate of the partial index session_events_held in a
+ * prepared statement's generic (cached) plan. With parameters it cannot, so it plans the statement
+ * afresh on every execution (a generic plan would scan every event), which made the read of every
+ * event cost more database CPU than its two commits.
+ */
+export function inHeldOutcomes(sql: Sql): PendingQuery<Row[]> {
+  return sql.unsafe(`in (${HELD_OUTCOMES.map((o) => `'${o}'`).join(', ')})`)
+}
 
 /** The first answer to an event, replayed when the same event_id comes again. */
 export interface StoredAnswer {
@@ -65,7 +76,7 @@ const HANDLER_GRACE_MS = 5_000
 export async function heldEvents(sql: Sql, userId: string, opts: { types?: AlertType[]; excludeId?: string } = {}): Promise<{ ids: string[]; summary: HeldSummary | null }> {
   const rows = await sql<{ id: string; event_type: AlertType; received_at: Date }[]>`
     select id, event_type, received_at from session_events
-    where user_id = ${userId} and summarised_at is null and outcome in ${sql(HELD_OUTCOMES)}
+    where user_id = ${userId} and summarised_at is null and outcome ${inHeldOutcomes(sql)}
       ${opts.types ? sql`and event_type in ${sql(opts.types)}` : sql``}
       ${opts.excludeId ? sql`and id <> ${opts.excludeId}` : sql``}
     order by received_at`

@@ -123,22 +123,6 @@ export async function findSessionByToken(sql: Sql, token: string): Promise<Monit
   return row ? toSession(row) : undefined
 }
 
-/**
- * A heartbeat (or any event) proves the session is alive: a stale session becomes active again.
- * Finds the session by its token, when it is the one `monitoringId` names and is not stopped
- * (server/monitoring/session-auth.ts): authentication and heartbeat in one statement.
- * The id is compared as text so that a malformed id in the URL finds nothing instead of failing the cast.
- */
-export async function beatByToken(sql: Sql, token: string, monitoringId: string, now: Date, lastActivity?: Date | null): Promise<MonitoringSession | undefined> {
-  const [row] = await sql<SessionRow[]>`
-    update monitoring_sessions
-    set last_heartbeat_at = ${now}, status = 'active', stale_at = null,
-        last_activity_at = coalesce(${lastActivity ?? null}::timestamptz, last_activity_at)
-    where session_token_hash = ${hashSessionToken(token)} and id::text = ${monitoringId} and status <> 'stopped'
-    returning *`
-  return row ? toSession(row) : undefined
-}
-
 export async function stopSession(sql: Sql, id: string, s: { reason: string; finalState?: string; endedAt: Date }): Promise<MonitoringSession | undefined> {
   const [row] = await sql<SessionRow[]>`
     update monitoring_sessions

@@ -1,4 +1,4 @@
-import { Router } from 'express'
+import { Router, type Response } from 'express'
 import type { Sql } from 'postgres'
 import { EventRequest, HeartbeatRequest, StartSessionRequest, StopRequest } from '../../contract/api.js'
 import { bearerToken, requireAccessToken, type AccessTokens } from '../auth/access-tokens.js'
@@ -15,6 +15,17 @@ import type { Approvals } from '../approvals/service.js'
 import { enableApprovals } from '../approvals/store.js'
 
 const StartRequest = StartSessionRequest.extend(StartApprovalsFields.shape)
+
+/**
+ * The JSON answer to a heartbeat or an event, as res.json sends it but without the ETag: a POST's
+ * answer is never revalidated, and hashing every answer (sha1) is a cost per request of the two
+ * routes every monitored session calls most.
+ */
+function answerJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.status(status).set('Content-Type', 'application/json; charset=utf-8').set('Content-Length', String(Buffer.byteLength(text))).end(text)
+}
+const HEARTBEAT_ANSWER = { status: 'active', monitoring: true }
 
 /**
  * POST /sessions/start (user's JWT), then events, heartbeat and stop (the session's own token). Each
@@ -85,10 +96,10 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
       const answer = await notifier.handleEvent({ authorization: req.headers.authorization, monitoringId: req.params.monitoring_id }, parsed.data, (res.locals.logFields = {}))
       if (answer.status === 429) {
         res.setHeader('Retry-After', String(answer.body.retry_after ?? 60))
-        res.status(429).json({ ...answer.body, request_id: req.requestId })
+        answerJson(res, 429, { ...answer.body, request_id: req.requestId })
         return
       }
-      res.status(answer.status).json(answer.body)
+      answerJson(res, answer.status, answer.body)
     })
     .all(methodNotAllowed(['POST']))
 
@@ -110,7 +121,7 @@ export function sessionsRouter(deps: { sql: Sql; clock: Clock; accessTokens: Acc
         // The session was live a moment ago and has just been stopped.
         throw new ApiError(401, 'unauthorized', 'Monitoring of this session has stopped. Start it again with /sms-notifier:sms-start.')
       }
-      res.json({ status: 'active', monitoring: true })
+      answerJson(res, 200, HEARTBEAT_ANSWER)
     })
     .all(methodNotAllowed(['POST']))
 

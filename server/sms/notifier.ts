@@ -7,10 +7,10 @@ import type { Clock } from '../clock.js'
 import { PROCESS_NAME } from '../db/connect.js'
 import { ApiError } from '../http/errors.js'
 import type { Logger } from '../log.js'
-import { findEvent, HELD_OUTCOMES, heldEvents, markSummarised, reclaimEvent, type EventOutcome, type StoredAnswer } from '../monitoring/events.js'
+import { findEvent, heldEvents, inHeldOutcomes, markSummarised, reclaimEvent, type EventOutcome, type StoredAnswer } from '../monitoring/events.js'
 import { claimTextSlot, lastTextAt, releaseTextSlot } from '../monitoring/rate-limit.js'
 import { authenticateSession } from '../monitoring/session-auth.js'
-import { beatByToken, hashSessionToken, type MonitoringSession } from '../monitoring/sessions.js'
+import { hashSessionToken, type MonitoringSession } from '../monitoring/sessions.js'
 import type { SessionUpdates } from '../session-updates.js'
 import { formatDigest, formatText, projectName, type Charset, type HeldSummary } from './format.js'
 import { redactSecretsDeep } from './redact.js'
@@ -112,11 +112,11 @@ function summarise(held: HeldEvent[]): HeldSummary | null {
 
 /**
  * Load, decide (server/sms/policy.ts), send, store. A texted event costs three round trips and two
- * commits: one read (session by token, recipient, held events, an earlier event with the same
- * event_id); one statement that marks the session alive, stores the event, takes the rate-limit slot
- * and records the text as "sending", committed before the provider call, so that a crash never sends
- * twice; and after the provider call one statement that records its answer, settles the event and
- * marks the held events told.
+ * commits: one read (session by token, recipient, held events); one statement that marks the session
+ * alive, stores the event, takes the rate-limit slot and records the text as "sending", committed
+ * before the provider call, so that a crash never sends twice; and after the provider call one statement that records its answer, settles the event and
+ * marks the held events told. A repeated event_id is found by that second statement's insert (ON
+ * CONFLICT: nothing stored, no slot, no text) and answered with the first answer.
  */
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { sql, sms, clock, log } = deps
@@ -130,7 +130,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     u.id, u.phone_e164, u.opted_out_at, u.paused_until, st.went_dark_alerts, st.quiet_hours_enabled, st.quiet_start, st.quiet_end,
     st.time_zone, st.quiet_allow_waiting, st.quiet_digest_due_at, st.done_threshold_minutes,
     (select coalesce(json_agg(json_build_object('id', h.id, 'type', h.event_type, 'at', h.received_at)), '[]')
-       from session_events h where h.user_id = u.id and h.summarised_at is null and h.outcome in ${sql(HELD_OUTCOMES)}) as held`
+       from session_events h where h.user_id = u.id and h.summarised_at is null and h.outcome ${inHeldOutcomes(sql)}) as held`
 
   /** The state of the user of a session already authenticated (the sweeper's, or a retry taking an event over). */
   async function loadState(session: { id: string; userId: string; description: string; project: string | null }): Promise<EventState | undefined> {
@@ -323,12 +323,16 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const tokenHash = token ? hashSessionToken(token) : undefined
       const eventId = event.event_id ?? null
 
-      // One read: the live session this token and id name, its user's state, and an earlier event with this event_id.
+      // One read: the live session this token and id name, and its user's state. Whether the event_id
+      // was seen before is left to the insert (ON CONFLICT on the unique (session_id, event_id)): a repeat
+      // inserts nothing, so it takes no slot and writes no text, and is answered below. Looked up here
+      // instead, PostgreSQL could cache a plan made while the table was small that reads the session's
+      // events through the (session_id, received_at) index: every event of a long session would then
+      // read all of that session's earlier events (seen in the benchmark, with auto_explain).
       const [found] =
         tokenHash && typeof monitoringId === 'string'
-          ? await sql<(StateRow & { existing: string | null; status: string; last_heartbeat_at: Date; heartbeat_interval_ms: number })[]>`
-              select ${stateColumns}, s.id as session_id, s.user_id, s.description, s.project, s.status, s.last_heartbeat_at, s.heartbeat_interval_ms,
-                     (select ex.id from session_events ex where ex.session_id = s.id and ex.event_id = ${eventId}) as existing
+          ? await sql<(StateRow & { status: string; last_heartbeat_at: Date; heartbeat_interval_ms: number })[]>`
+              select ${stateColumns}, s.id as session_id, s.user_id, s.description, s.project, s.status, s.last_heartbeat_at, s.heartbeat_interval_ms
               from monitoring_sessions s join users u on u.id = s.user_id left join user_settings st on st.user_id = s.user_id
               where s.session_token_hash = ${tokenHash} and s.id::text = ${monitoringId} and s.status <> 'stopped'`
           : []
@@ -336,23 +340,19 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const state = toState(found)
       const { session } = state
 
-      if (!found.existing) {
-        const id = randomUUID()
-        handling.add(id)
-        try {
-          // An event proves the session alive as a heartbeat does; a heartbeat a tenth of an interval
-          // ago (3 s for the default 30 s) is as good, and spares the session row a write.
-          const write = found.status !== 'active' || now.getTime() - found.last_heartbeat_at.getTime() > found.heartbeat_interval_ms / 10
-          const beat = { tokenHash: tokenHash!, monitoringId: monitoringId as string, write }
-          const r = await deliver(state, event.event_type, { kind: 'new', id, eventId, occurredAt: new Date(event.timestamp), details, beat }, details, undefined, logFields)
-          if ('delivery' in r) return answerOf(session, event.event_type, r.delivery, logFields)
-          if (r.refused === 'unauthorized') return unauthorized(credentials)
-        } finally {
-          handling.delete(id)
-        }
-      } else {
-        // A repeat proves the session alive as much as the first request did.
-        if (!(await beatByToken(sql, token!, monitoringId as string, now))) return unauthorized(credentials)
+      const id = randomUUID()
+      handling.add(id)
+      try {
+        // An event proves the session alive as a heartbeat does (a repeat as much as the first request);
+        // a heartbeat a tenth of an interval ago (3 s for the default 30 s) is as good, and spares the
+        // session row a write.
+        const write = found.status !== 'active' || now.getTime() - found.last_heartbeat_at.getTime() > found.heartbeat_interval_ms / 10
+        const beat = { tokenHash: tokenHash!, monitoringId: monitoringId as string, write }
+        const r = await deliver(state, event.event_type, { kind: 'new', id, eventId, occurredAt: new Date(event.timestamp), details, beat }, details, undefined, logFields)
+        if ('delivery' in r) return answerOf(session, event.event_type, r.delivery, logFields)
+        if (r.refused === 'unauthorized') return unauthorized(credentials)
+      } finally {
+        handling.delete(id)
       }
 
       // The same event_id again (or stored by a concurrent request a moment ago).

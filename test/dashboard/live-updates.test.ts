@@ -2,13 +2,14 @@ import { EventEmitter, once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { manualClock } from '../../server/clock.js'
 import { createSql } from '../../server/db/connect.js'
+import { createHeartbeatWriter } from '../../server/monitoring/heartbeats.js'
 import { createSweeper } from '../../server/monitoring/sweeper.js'
 import { createNotifier } from '../../server/sms/notifier.js'
 import { createPostgresSessionUpdates, type SessionUpdate } from '../../server/session-updates.js'
 import { DashboardClient } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { captureLog } from '../support/log.js'
-import { monitoredSession, sendEvent } from '../support/monitoring.js'
+import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { startTwilioEndpoint, type TwilioEndpoint } from '../support/twilio-endpoint.js'
 import { testPhone } from '../support/users.js'
@@ -98,5 +99,35 @@ describe('GET /dashboard/live', () => {
     expect((await sweeper.sweep()).stale).toContain(s.id)
     await readUntil(new RegExp(`"kind":"stale","monitoringId":"${s.id}"`))
     controller.abort()
+  })
+
+  it('tells every process of a heartbeat once, and nothing of a stopped session\'s', async () => {
+    const s = await monitoredSession(server, db.sql)
+    const otherSql = createSql(db.url, { max: 2 })
+    try {
+      const processA = createPostgresSessionUpdates(db.sql, log)
+      const processB = createPostgresSessionUpdates(otherSql, log)
+      const inA = collect(processA, s.userId)
+      const inB = collect(processB, s.userId)
+      await Promise.all([processA.ready(), processB.ready()])
+      const writer = createHeartbeatWriter({ sql: db.sql, updates: processA })
+      const arrivedB = inB.next()
+      const arrivedA = inA.next()
+      // Two heartbeats of the session in one write: one update.
+      const beats = await Promise.all([0, 1].map(() => writer.beat({ token: s.token, monitoringId: s.id, now: new Date(), lastActivity: null })))
+      expect(beats).toEqual([{ id: s.id, userId: s.userId }, { id: s.id, userId: s.userId }])
+      expect(await arrivedB).toEqual({ userId: s.userId, monitoringId: s.id, kind: 'heartbeat' })
+      expect(await arrivedA).toEqual({ userId: s.userId, monitoringId: s.id, kind: 'heartbeat' })
+
+      expect((await api(server.url, 'POST', `/sessions/${s.id}/stop`, { token: s.token, body: {} })).status).toBe(200)
+      expect(await writer.beat({ token: s.token, monitoringId: s.id, now: new Date(), lastActivity: null })).toBeUndefined()
+      // NOTIFYs arrive in commit order: once B hears a later one, it would have heard the refused heartbeat's.
+      processA.publish({ userId: s.userId, monitoringId: s.id, kind: 'settings' })
+      while (!inB.list.some((u) => u.kind === 'settings')) await inB.next()
+      expect(inA.list.filter((u) => u.kind === 'heartbeat')).toHaveLength(1) // heard once, through the LISTEN
+      expect(inB.list.filter((u) => u.kind === 'heartbeat')).toHaveLength(1)
+    } finally {
+      await otherSql.end({ timeout: 5 })
+    }
   })
 })
