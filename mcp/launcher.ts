@@ -23,6 +23,8 @@ import { Script, constants as vmConstants } from 'node:vm'
 const WRITE_CACHE_AFTER_MS = 1_000
 /** Caches of other bundles, Node versions or flags are kept this long after they were written. */
 const KEEP_OTHER_CACHES_MS = 24 * 60 * 60_000
+const WRAP_START = Buffer.from('(function (exports, require, module, __filename, __dirname, __bundleUrl) {')
+const WRAP_END = Buffer.from('\n})')
 const DIGEST_BYTES = 32
 const digest = (data: Buffer) => createHash('sha256').update(data).digest()
 
@@ -32,11 +34,14 @@ const { script, cacheFile } = compile()
 
 /** The bundle compiled as Node compiles a CommonJS module, with the cache if there is a sound one. */
 function compile(): { script: Script; cacheFile: string | undefined } {
-  // In this function's scope only: V8 keeps the compiled script's own copy of the text.
-  const source = readFileSync(file, 'utf8')
+  const source = readFileSync(file)
   const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}\0${process.execArgv.join(' ')}`).digest('hex').slice(0, 24)
   const cacheFile = cacheDir && join(cacheDir, `server-${key}.v8`)
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __bundleUrl) {${source}\n})`, {
+  // Wrapped as bytes, then decoded once: V8 compiles a flat string. A string made by joining strings
+  // (`${a}${source}${b}`) cost about 6 MB more resident memory to compile; the bundle is ASCII, so
+  // the text takes one byte a character.
+  const wrapped = Buffer.concat([WRAP_START, source, WRAP_END]).toString('utf8')
+  const script = new Script(wrapped, {
     filename: file,
     cachedData: readCache(cacheFile),
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

@@ -4,7 +4,7 @@
 // `npm ci --ignore-scripts`, so nothing is built there (DESIGN §2). CI rebuilds it and fails when the
 // committed file differs (`git diff --exit-code dist/mcp`), so the output must be deterministic.
 import { build } from 'esbuild'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -117,6 +117,12 @@ await build({
   // which the launcher passes in beside __filename.
   define: { 'import.meta.url': '__bundleUrl' },
 })
+
+// esbuild escapes non-ASCII characters in strings but leaves them in regular expressions (`open`
+// quotes for PowerShell with /['‘’‚‛]/). One such character makes V8 hold the whole 570 KB text in two
+// bytes a character; \uXXXX means the same in a regular expression, a string or a template.
+const serverFile = join(root, 'dist/mcp/server.cjs')
+writeFileSync(serverFile, readFileSync(serverFile, 'utf8').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 await build({
   absWorkingDir: root,

@@ -9,17 +9,19 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script, constants as vmConstants } from "node:vm";
 var WRITE_CACHE_AFTER_MS = 1e3;
 var KEEP_OTHER_CACHES_MS = 24 * 60 * 6e4;
+var WRAP_START = Buffer.from("(function (exports, require, module, __filename, __dirname, __bundleUrl) {");
+var WRAP_END = Buffer.from("\n})");
 var DIGEST_BYTES = 32;
 var digest = (data) => createHash("sha256").update(data).digest();
 var file = fileURLToPath(new URL("./server.cjs", import.meta.url));
 var cacheDir = process.env.CLAUDE_PLUGIN_DATA ? join(process.env.CLAUDE_PLUGIN_DATA, "cache") : void 0;
 var { script, cacheFile } = compile();
 function compile() {
-  const source = readFileSync(file, "utf8");
+  const source = readFileSync(file);
   const key = createHash("sha256").update(source).update(`\0${process.version}\0${process.arch}\0${process.execArgv.join(" ")}`).digest("hex").slice(0, 24);
   const cacheFile2 = cacheDir && join(cacheDir, `server-${key}.v8`);
-  const script2 = new Script(`(function (exports, require, module, __filename, __dirname, __bundleUrl) {${source}
-})`, {
+  const wrapped = Buffer.concat([WRAP_START, source, WRAP_END]).toString("utf8");
+  const script2 = new Script(wrapped, {
     filename: file,
     cachedData: readCache(cacheFile2),
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER
