@@ -33,8 +33,9 @@ function readSecrets(dir: string): Map<string, SecretKind> {
 
 // Candidates in a line, each looked up among the recorded secrets (one pass per line, however many
 // secrets the run recorded): opaque tokens, numbers with or without "+", and 6-digit codes written as
-// text or in a string (not a bare JSON number such as "pid":123456, which only happens to match).
-const CANDIDATES: RegExp[] = [/[\w-]{16,}/g, /\+?\d{7,15}(?!\d)/g, /(?<![\d:])\d{6}(?!\d)/g]
+// text or in a string (not a bare JSON number such as "pid":123456, nor six digits inside a word such as
+// a uuid's "bf041265", which only happen to match).
+const CANDIDATES: RegExp[] = [/[\w-]{16,}/g, /\+?\d{7,15}(?!\d)/g, /(?<![\w:])\d{6}(?!\w)/g]
 
 function blank(line: string, index: number, length: number): string {
   const start = Math.max(0, index - 60)
