@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ApprovalState } from '../../contract/approvals.js'
 import { manualClock } from '../../server/clock.js'
 import { maskPhone } from '../../server/phone.js'
-import { DashboardClient } from '../support/dashboard.js'
+import { DashboardClient, openLiveStream } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { api } from '../support/monitoring.js'
 import { tagTextedTo, textFromPhone } from '../support/phone.js'
@@ -334,30 +334,19 @@ describe('the session timeline on the dashboard', () => {
     const s = await approvalSession(server, db.sql)
     const dashboard = new DashboardClient(dashboardServer.url)
     await dashboard.signIn(s.phone, twilio)
-    const controller = new AbortController()
-    const res = await fetch(`${dashboardServer.url}/dashboard/live`, { headers: { cookie: dashboard.cookieHeader }, signal: controller.signal })
-    const reader = res.body!.getReader()
-    const decoder = new TextDecoder()
-    let received = ''
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(received)) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error(`stream ended; got ${received}`)
-        received += decoder.decode(value)
-      }
-    }
+    const live = await openLiveStream(dashboardServer.url, dashboard.cookieHeader)
     try {
-      await readUntil(/: connected/)
+      await live.readUntil(/: connected/)
       // Asked and answered through the other test server: the update travels by LISTEN/NOTIFY.
       const asked = await askApproval(server, s)
-      await readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
-      received = ''
+      await live.readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
+      live.forget()
       await reply(s.phone, `Y ${asked.body.tag as string}`)
-      await readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
+      await live.readUntil(new RegExp(`"kind":"approval","monitoringId":"${s.id}"`))
       const page = await (await dashboard.get(`/dashboard/sessions/${s.id}`)).text()
       expect(page).toContain('data-approval-status="allowed"')
     } finally {
-      controller.abort()
+      live.close()
     }
   })
 })

@@ -6,7 +6,7 @@ import { createHeartbeatWriter } from '../../server/monitoring/heartbeats.js'
 import { createSweeper } from '../../server/monitoring/sweeper.js'
 import { createNotifier } from '../../server/sms/notifier.js'
 import { createPostgresSessionUpdates, type SessionUpdate } from '../../server/session-updates.js'
-import { DashboardClient } from '../support/dashboard.js'
+import { DashboardClient, openLiveStream } from '../support/dashboard.js'
 import { useTestDatabase } from '../support/db.js'
 import { captureLog } from '../support/log.js'
 import { api, monitoredSession, sendEvent } from '../support/monitoring.js'
@@ -71,34 +71,23 @@ describe('GET /dashboard/live', () => {
     const client = new DashboardClient(server.url)
     await client.signIn(phone, twilio)
 
-    const controller = new AbortController()
-    const res = await fetch(`${server.url}/dashboard/live`, { headers: { cookie: client.cookieHeader }, signal: controller.signal })
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
-    const reader = res.body!.getReader()
-    const decoder = new TextDecoder()
-    let received = ''
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(received)) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error(`stream ended; got ${received}`)
-        received += decoder.decode(value)
-      }
-    }
-    await readUntil(/: connected/)
+    const live = await openLiveStream(server.url, client.cookieHeader)
+    expect(live.status).toBe(200)
+    expect(live.contentType).toBe('text/event-stream; charset=utf-8')
+    await live.readUntil(/: connected/)
     await sendEvent(server, stranger, { event_type: 'error', details: { error: 'not yours' } })
     await sendEvent(server, s, { event_type: 'waiting', details: { message: 'Proceed?' } })
-    await readUntil(/event: update\ndata: .*"event"/)
-    expect(received).toContain(`"monitoringId":"${s.id}"`)
-    expect(received).not.toContain(stranger.id)
+    await live.readUntil(/event: update\ndata: .*"event"/)
+    expect(live.received).toContain(`"monitoringId":"${s.id}"`)
+    expect(live.received).not.toContain(stranger.id)
 
     // The sweeper (here with its own hub, as in another process) marks the silent session stale.
     const clock = manualClock(new Date(Date.now() + 10 * 60_000))
     const notifier = createNotifier({ sql: db.sql, sms: server.sms, clock, log, charset: 'unicode' })
     const sweeper = createSweeper({ sql: db.sql, clock, log, notifier, updates: createPostgresSessionUpdates(db.sql, log) })
     expect((await sweeper.sweep()).stale).toContain(s.id)
-    await readUntil(new RegExp(`"kind":"stale","monitoringId":"${s.id}"`))
-    controller.abort()
+    await live.readUntil(new RegExp(`"kind":"stale","monitoringId":"${s.id}"`))
+    live.close()
   })
 
   it('tells every process of a heartbeat once, and nothing of a stopped session\'s', async () => {

@@ -68,8 +68,11 @@ export class DashboardClient {
 
 export interface LiveStream {
   status: number
-  /** Everything received so far. */
+  contentType: string | null
+  /** Everything received so far (since the last `forget`). */
   readonly received: string
+  /** Drops what was received so far: the next `readUntil` looks only at what comes after. */
+  forget(): void
   /** Reads until the text received matches, or fails when the stream ends first or `timeoutMs` passes. */
   readUntil(pattern: RegExp, timeoutMs?: number): Promise<void>
   /** Resolves with everything received once the server has ended the stream (fails after `timeoutMs`). */
@@ -100,8 +103,12 @@ export async function openLiveStream(baseUrl: string, cookieHeader: string): Pro
   }
   return {
     status: res.status,
+    contentType: res.headers.get('content-type'),
     get received() {
       return received
+    },
+    forget() {
+      received = ''
     },
     async readUntil(pattern, timeoutMs = 5_000) {
       const deadline = Date.now() + timeoutMs
