@@ -10,6 +10,13 @@
 # PermissionRequest hook that waits for the phone is given its own).
 
 max_time=${1:-1}
+
+# Prints the notifier's answer only when it is a decision for this hook.
+print_decision() {
+  case $1 in
+    '{"hookSpecificOutput"'*) printf '%s' "$1" ;;
+  esac
+}
 run="$CLAUDE_PLUGIN_DATA/run/${CLAUDE_PID:-$PPID}"
 
 # The MCP server ignores the events of a session nobody monitors unless a saved session could be
@@ -57,9 +64,7 @@ if [ -n "$pipe" ]; then
   if [ "$status" -eq 0 ] && [ "$code" = 202 ]; then
     IFS= read -r body <&4
     exec 4<&-
-    case $body in
-      '{"hookSpecificOutput"'*) printf '%s' "$body" ;;
-    esac
+    print_decision "$body"
     # Left only when the MCP server died while this hook waited.
     [ -p "$pipe" ] && rm -f "$pipe"
     exit 0
@@ -70,9 +75,7 @@ if [ -n "$pipe" ]; then
 fi
 
 if [ "$status" -eq 0 ] && [ "$code" = 200 ]; then
-  case $body in
-    '{"hookSpecificOutput"'*) printf '%s' "$body" ;;
-  esac
+  print_decision "$body"
 elif [ "$status" -ne 0 ] || [ "$code" != 204 ]; then
   # Claude Code shows hook stderr only in its debug output: a clue for whoever looks.
   echo "sms-notifier: event not delivered (curl exit $status, HTTP ${code:-none})" >&2

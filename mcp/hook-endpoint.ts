@@ -112,7 +112,7 @@ export async function startHookEndpoint(opts: {
       const gone = new AbortController()
       res.on('close', () => gone.abort())
       const answer = await opts.onEvent(event.data, gone.signal)
-      if (answer && typeof answer.hookSpecificOutput === 'object') reply(res, 200, answer)
+      if (isDecision(answer)) reply(res, 200, answer)
       else reply(res, 204)
     } catch (error) {
       opts.log.error({ err: error }, 'hook event failed')
@@ -127,8 +127,7 @@ export async function startHookEndpoint(opts: {
     const path = join(dir, name)
     let fd: number
     try {
-      // O_NONBLOCK: ENXIO rather than a wait when the hook holds no reader; O_NOFOLLOW: no links.
-      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
+      fd = openSync(path, OPEN_PIPE_FOR_WRITING)
     } catch {
       return undefined
     }
@@ -160,7 +159,7 @@ export async function startHookEndpoint(opts: {
       clearInterval(probe)
       clearTimeout(deadline)
     }
-    await finishPipe(pipe, answer && typeof answer.hookSpecificOutput === 'object' ? `${JSON.stringify(answer)}\n` : '')
+    await finishPipe(pipe, isDecision(answer) ? `${JSON.stringify(answer)}\n` : '')
   }
 
   /** Removes the FIFO, writes the line (if any) and closes it: the hook reads the line, or EOF. */
@@ -205,10 +204,16 @@ interface AnswerPipe {
   closed: boolean
 }
 
+/** O_NONBLOCK: ENXIO rather than a wait when no hook holds the FIFO for reading; O_NOFOLLOW: no links. */
+const OPEN_PIPE_FOR_WRITING = constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW
+
+/** An answer the hook prints: one with a hookSpecificOutput object; anything else is answered with nothing. */
+const isDecision = (answer: HookAnswer | undefined | void): answer is HookAnswer => Boolean(answer) && typeof answer!.hookSpecificOutput === 'object'
+
 /** Whether some process still holds the FIFO open for reading (the waiting hook). */
 function hasReader(path: string): boolean {
   try {
-    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW))
+    closeSync(openSync(path, OPEN_PIPE_FOR_WRITING))
     return true
   } catch {
     return false
